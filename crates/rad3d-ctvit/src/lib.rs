@@ -1,0 +1,1 @@
+//! CT-CLIP's CT-ViT image encoder, latent head and checkpoint loading

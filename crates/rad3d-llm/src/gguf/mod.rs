@@ -1,0 +1,1 @@
+//! GGUF (llama.cpp) model files: metadata, tensors, dequantization.

@@ -1,0 +1,1 @@
+//! Datasets, embedding cache and training loops for RAD3D-Prefix

@@ -1,0 +1,1 @@
+//! NIfTI CT input, Hounsfield units, orientation, resampling and CT-CLIP preprocessing
