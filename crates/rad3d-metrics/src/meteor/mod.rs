@@ -1,1 +1,344 @@
-//! METEOR 1.5 as pycocoevalcap runs it (`-l en -norm`).
+//! METEOR 1.5 as pycocoevalcap runs it (`java -jar meteor-1.5.jar - - -stdio -l en -norm`).
+//!
+//! - [`normalize`]: the `-norm` tokenizer (then lower-casing);
+//! - [`align`]: exact, stem (Snowball English), synonym (METEOR's WordNet
+//!   tables) and paraphrase matches, resolved by the jar's beam search;
+//! - [`stats`]: the 23 sufficient statistics of a `SCORE` reply, summed for a
+//!   corpus exactly as an `EVAL` line aggregates them, and the score formula
+//!   with the English parameters (α 0.85, β 0.2, γ 0.6, δ 0.75, stage weights
+//!   1 0.6 0.8 0.6).
+//!
+//! The data (synonym tables, function words, nonbreaking prefixes, the
+//! paraphrase table) are read from a directory laid out as the jar's
+//! resources (see [`MeteorResources`]). Without the synonym and paraphrase
+//! data the scorer falls back to exact + stem matching and says so
+//! ([`MeteorMode`]); those scores are then not comparable to the jar's.
+//!
+//! ```no_run
+//! use rad3d_metrics::meteor::{Meteor, MeteorResources, score_from_stats};
+//! # fn main() -> rad3d_metrics::Result<()> {
+//! let meteor = Meteor::new(&MeteorResources::default_location())?;
+//! let res = meteor.corpus(&[(vec!["no pleural effusion ."], "no effusion .")]);
+//! println!("METEOR {:.4} ({:?})", res.score, res.mode);
+//! // Re-aggregate any resample from per-sample statistics:
+//! let resample = res.stats[0] + res.stats[0];
+//! println!("{}", score_from_stats(&resample));
+//! # Ok(()) }
+//! ```
+
+pub mod align;
+pub mod normalize;
+pub mod paraphrase;
+pub mod stats;
+pub mod synonym;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::error::{MetricsError, Result};
+pub use normalize::NonbreakingPrefixes;
+pub use paraphrase::ParaphraseTable;
+pub use stats::{MeteorParams, MeteorScore, MeteorStats, compute_metrics, score_from_stats};
+pub use synonym::SynonymDictionary;
+
+/// Which matchers a [`Meteor`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MeteorMode {
+    /// Exact, stem, synonym and paraphrase: METEOR 1.5 as the jar runs it.
+    Full,
+    /// Exact and stem only (synonym or paraphrase data missing): not
+    /// comparable to the jar's scores.
+    ExactStem,
+}
+
+/// Where the METEOR data live: a directory with `function/english.words`,
+/// `nonbreaking/english.prefixes`, `synonym/english.{synsets,exceptions}`
+/// and `paraphrase-en.gz` (the layout `scripts/fetch-assets.sh` produces).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeteorResources {
+    /// The directory.
+    pub dir: PathBuf,
+}
+
+impl MeteorResources {
+    /// Resources in `dir`.
+    pub fn from_dir(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    /// `$RAD3D_ASSETS/meteor` if that variable is set, else the workspace's
+    /// `target/assets/meteor`.
+    pub fn default_location() -> Self {
+        let dir = match std::env::var_os("RAD3D_ASSETS") {
+            Some(a) => PathBuf::from(a).join("meteor"),
+            None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/assets/meteor"),
+        };
+        Self { dir }
+    }
+
+    /// The function-word list.
+    pub fn function_words(&self) -> PathBuf {
+        self.dir.join("function/english.words")
+    }
+
+    /// The nonbreaking-prefix list of the normaliser.
+    pub fn nonbreaking_prefixes(&self) -> PathBuf {
+        self.dir.join("nonbreaking/english.prefixes")
+    }
+
+    /// The synonym sets.
+    pub fn synsets(&self) -> PathBuf {
+        self.dir.join("synonym/english.synsets")
+    }
+
+    /// The irregular-form exceptions of the synonym stage.
+    pub fn exceptions(&self) -> PathBuf {
+        self.dir.join("synonym/english.exceptions")
+    }
+
+    /// The gzipped paraphrase table.
+    pub fn paraphrase_table(&self) -> PathBuf {
+        self.dir.join("paraphrase-en.gz")
+    }
+}
+
+/// Corpus METEOR with its per-sample scores and statistics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeteorResult {
+    /// Corpus score from the summed statistics (the jar's `EVAL` aggregate).
+    pub score: f64,
+    /// Each pair's segment score (what pycocoevalcap returns as `scores`).
+    pub per_sample: Vec<f64>,
+    /// Each pair's statistics; sum any subset and call [`score_from_stats`].
+    pub stats: Vec<MeteorStats>,
+    /// Matchers that produced these numbers.
+    pub mode: MeteorMode,
+}
+
+/// A METEOR 1.5 scorer with its data loaded; cheap to share across threads.
+#[derive(Debug)]
+pub struct Meteor {
+    function_words: HashSet<String>,
+    nonbreaking: NonbreakingPrefixes,
+    synonyms: Option<SynonymDictionary>,
+    paraphrases: Option<ParaphraseTable>,
+    params: MeteorParams,
+}
+
+fn read_text(path: &Path) -> Result<Option<String>> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(MetricsError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+impl Meteor {
+    /// Loads the data in `resources`. Missing synonym or paraphrase files
+    /// select [`MeteorMode::ExactStem`] (logged); missing function words or
+    /// prefixes leave those lists empty. Unreadable or malformed files are errors.
+    pub fn new(resources: &MeteorResources) -> Result<Self> {
+        let para_path = resources.paraphrase_table();
+        // The paraphrase table dominates loading; read it beside the rest.
+        let para = std::thread::scope(|scope| {
+            let para = scope.spawn(|| -> Result<Option<ParaphraseTable>> {
+                if para_path.is_file() {
+                    ParaphraseTable::load(&para_path).map(Some)
+                } else {
+                    Ok(None)
+                }
+            });
+            let rest = Self::load_small(resources);
+            let para = para.join().unwrap_or_else(|_| {
+                Err(MetricsError::Input(format!(
+                    "{}: loading the paraphrase table failed",
+                    para_path.display()
+                )))
+            });
+            rest.and_then(|m| para.map(|p| (m, p)))
+        });
+        let (mut meteor, paraphrases) = para?;
+        meteor.paraphrases = paraphrases;
+        if meteor.mode() == MeteorMode::ExactStem {
+            tracing::warn!(
+                dir = %resources.dir.display(),
+                "METEOR synonym/paraphrase data missing: exact + stem matching only"
+            );
+        }
+        Ok(meteor)
+    }
+
+    fn load_small(resources: &MeteorResources) -> Result<Self> {
+        let mut meteor = Self::exact_stem_only();
+        if let Some(text) = read_text(&resources.function_words())? {
+            meteor.function_words = normalize::java_lines(&text).map(str::to_string).collect();
+        } else {
+            tracing::warn!(path = %resources.function_words().display(), "no METEOR function words");
+        }
+        if let Some(text) = read_text(&resources.nonbreaking_prefixes())? {
+            meteor.nonbreaking = NonbreakingPrefixes::parse(&text);
+        } else {
+            tracing::warn!(path = %resources.nonbreaking_prefixes().display(), "no nonbreaking prefixes");
+        }
+        let exc = read_text(&resources.exceptions())?;
+        let syn = read_text(&resources.synsets())?;
+        if let (Some(exc), Some(syn)) = (exc, syn) {
+            let dict = SynonymDictionary::parse(&exc, &syn);
+            if dict.is_empty() {
+                return Err(MetricsError::Input(format!(
+                    "{}: no synonym sets",
+                    resources.synsets().display()
+                )));
+            }
+            meteor.synonyms = Some(dict);
+        }
+        Ok(meteor)
+    }
+
+    /// A scorer without any data: exact + stem matching, no function words,
+    /// no nonbreaking prefixes.
+    pub fn exact_stem_only() -> Self {
+        Self {
+            function_words: HashSet::new(),
+            nonbreaking: NonbreakingPrefixes::default(),
+            synonyms: None,
+            paraphrases: None,
+            params: MeteorParams::english(),
+        }
+    }
+
+    /// Which matchers run.
+    pub fn mode(&self) -> MeteorMode {
+        if self.synonyms.is_some() && self.paraphrases.is_some() {
+            MeteorMode::Full
+        } else {
+            MeteorMode::ExactStem
+        }
+    }
+
+    /// The scoring parameters.
+    pub fn params(&self) -> &MeteorParams {
+        &self.params
+    }
+
+    /// Tokens of `text` after `-norm` normalisation and lower-casing.
+    pub fn normalize(&self, text: &str) -> Vec<String> {
+        normalize::normalize_line(text, &self.nonbreaking)
+    }
+
+    /// Statistics of one hypothesis against its references, exactly as a
+    /// pycocoevalcap `SCORE ||| ref1 ||| … ||| hyp` line: the reference with
+    /// the best segment score is kept (the first on ties).
+    pub fn segment_stats(&self, refs: &[&str], hyp: &str) -> MeteorStats {
+        let (refs, hyp) = stdio_fields(refs, hyp);
+        let hyp_words = self.normalize(&hyp);
+        let matchers = align::Matchers {
+            function_words: &self.function_words,
+            synonyms: self.synonyms.as_ref(),
+            paraphrases: self.paraphrases.as_ref(),
+        };
+        let mut best: Option<(f64, MeteorStats)> = None;
+        for r in &refs {
+            let ref_words = self.normalize(r);
+            let st = align::align(&hyp_words, &ref_words, &matchers);
+            let score = compute_metrics(&st, &self.params).score;
+            if best.as_ref().is_none_or(|(b, _)| score > *b) {
+                best = Some((score, st));
+            }
+        }
+        best.map(|(_, st)| st).unwrap_or_default()
+    }
+
+    /// Segment score of one hypothesis against its references.
+    pub fn segment_score(&self, refs: &[&str], hyp: &str) -> f64 {
+        compute_metrics(&self.segment_stats(refs, hyp), &self.params).score
+    }
+
+    /// Scores `(references, hypothesis)` pairs in parallel; the corpus score
+    /// comes from the summed statistics as the jar's `EVAL` computes it.
+    pub fn corpus<S: AsRef<str> + Sync>(&self, pairs: &[(Vec<S>, S)]) -> MeteorResult {
+        let stats: Vec<MeteorStats> = pairs
+            .par_iter()
+            .map(|(refs, hyp)| {
+                let refs: Vec<&str> = refs.iter().map(AsRef::as_ref).collect();
+                self.segment_stats(&refs, hyp.as_ref())
+            })
+            .collect();
+        self.aggregate(stats)
+    }
+
+    /// Corpus result of precomputed per-sample statistics.
+    pub fn aggregate(&self, stats: Vec<MeteorStats>) -> MeteorResult {
+        let per_sample = stats
+            .iter()
+            .map(|s| compute_metrics(s, &self.params).score)
+            .collect();
+        let total: MeteorStats = stats.iter().sum();
+        MeteorResult {
+            score: compute_metrics(&total, &self.params).score,
+            per_sample,
+            stats,
+            mode: self.mode(),
+        }
+    }
+}
+
+/// The references and hypothesis as the jar receives them from pycocoevalcap:
+/// `|||` and double spaces are removed from the hypothesis, the fields are
+/// joined into one `SCORE` line, split again on `|||` (so a reference holding
+/// `|||` becomes several) and trimmed.
+fn stdio_fields(refs: &[&str], hyp: &str) -> (Vec<String>, String) {
+    let hyp = hyp.replace("|||", "").replace("  ", " ");
+    let line = format!("SCORE ||| {} ||| {}", refs.join(" ||| "), hyp);
+    let mut parts: Vec<&str> = line.split("|||").collect();
+    // Java's split drops trailing empty fields.
+    while parts.len() > 1 && parts.last().is_some_and(|p| p.is_empty()) {
+        parts.pop();
+    }
+    if parts.len() < 3 {
+        // The jar answers with an error line; score nothing against nothing.
+        return (vec![String::new()], String::new());
+    }
+    let refs = parts[1..parts.len() - 1]
+        .iter()
+        .map(|p| normalize::java_trim(p).to_string())
+        .collect();
+    let hyp = normalize::java_trim(parts[parts.len() - 1]).to_string();
+    (refs, hyp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stdio_fields_follow_the_protocol() {
+        let (r, h) = stdio_fields(&["a b", "c"], "x ||| y  z");
+        assert_eq!(r, ["a b", "c"]);
+        assert_eq!(h, "x y z");
+        let (r, h) = stdio_fields(&[], "");
+        assert_eq!(r, [""]);
+        assert_eq!(h, "");
+        let (r, _) = stdio_fields(&["p ||| q"], "h");
+        assert_eq!(r, ["p", "q"]);
+    }
+
+    #[test]
+    fn exact_stem_only_scores_identity_as_one() {
+        let m = Meteor::exact_stem_only();
+        assert_eq!(m.mode(), MeteorMode::ExactStem);
+        assert_eq!(
+            m.segment_score(&["the lungs are clear ."], "the lungs are clear ."),
+            1.0
+        );
+        assert_eq!(m.segment_score(&["the lungs are clear ."], ""), 0.0);
+        let r = m.corpus(&[(vec!["a b c"], "a b c"), (vec!["a b c"], "c b a")]);
+        assert_eq!(r.per_sample[0], 1.0);
+        assert!(r.score > 0.0 && r.score < 1.0);
+    }
+}

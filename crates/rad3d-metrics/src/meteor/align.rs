@@ -1,0 +1,467 @@
+//! METEOR 1.5's aligner: candidate matches from the exact, stem, synonym and
+//! paraphrase stages, then a left-to-right beam search for the alignment
+//! with most (search-weighted) matched words, fewest chunks and smallest
+//! total distance.
+//!
+//! This follows the reference search step for step, including details that
+//! change results: words are compared through Java `String.hashCode` keys,
+//! search weights are truncated into integer totals, and the distance of a
+//! newly chosen match is charged to the path that skips the word.
+
+use std::cmp::Reverse;
+
+use rust_stemmers::{Algorithm, Stemmer};
+
+use super::paraphrase::ParaphraseTable;
+use super::stats::{MeteorStats, STAGES};
+use super::synonym::SynonymDictionary;
+
+/// Beam width of the search (`Constants.DEFAULT_BEAM_SIZE`).
+pub const BEAM_SIZE: usize = 40;
+
+/// Stage weights used only to rank partial alignments during the search.
+const SEARCH_WEIGHTS: [f64; STAGES] = [1.0, 0.5, 0.5, 0.5];
+
+/// Stage index of each matcher.
+const EXACT: u8 = 0;
+const STEM: u8 = 1;
+const SYNONYM: u8 = 2;
+const PARAPHRASE: u8 = 3;
+
+/// A candidate match: `len` words of line 2 (the reference) at `start`
+/// against `match_len` words of line 1 (the hypothesis) at `match_start`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Match {
+    /// First reference word.
+    pub start: usize,
+    /// Reference words covered.
+    pub len: usize,
+    /// First hypothesis word.
+    pub match_start: usize,
+    /// Hypothesis words covered.
+    pub match_len: usize,
+    /// Stage that produced the match (0 exact … 3 paraphrase).
+    pub module: u8,
+}
+
+/// The resources the matchers need; absent ones disable their stage.
+pub struct Matchers<'a> {
+    /// Function words (for the δ weighting).
+    pub function_words: &'a std::collections::HashSet<String>,
+    /// Synonym stage.
+    pub synonyms: Option<&'a SynonymDictionary>,
+    /// Paraphrase stage.
+    pub paraphrases: Option<&'a ParaphraseTable>,
+}
+
+/// Java's `String.hashCode` (over UTF-16 units): the jar compares words by it.
+pub fn java_hash(s: &str) -> i32 {
+    let mut h: i32 = 0;
+    for u in s.encode_utf16() {
+        h = h.wrapping_mul(31).wrapping_add(i32::from(u));
+    }
+    h
+}
+
+/// Candidate matches, grouped by the reference index they start at.
+struct Stage {
+    keys1: Vec<i32>,
+    keys2: Vec<i32>,
+    matches: Vec<Vec<Match>>,
+    cov1: Vec<u32>,
+    cov2: Vec<u32>,
+}
+
+impl Stage {
+    fn new(words1: &[String], words2: &[String]) -> Self {
+        Self {
+            keys1: words1.iter().map(|w| java_hash(w)).collect(),
+            keys2: words2.iter().map(|w| java_hash(w)).collect(),
+            matches: vec![Vec::new(); words2.len()],
+            cov1: vec![0; words1.len()],
+            cov2: vec![0; words2.len()],
+        }
+    }
+
+    fn add(&mut self, m: Match) {
+        for k in 0..m.match_len {
+            self.cov1[m.match_start + k] += 1;
+        }
+        for k in 0..m.len {
+            self.cov2[m.start + k] += 1;
+        }
+        self.matches[m.start].push(m);
+    }
+
+    fn add_word(&mut self, module: u8, j: usize, i: usize) {
+        self.add(Match {
+            start: j,
+            len: 1,
+            match_start: i,
+            match_len: 1,
+            module,
+        });
+    }
+}
+
+fn match_exact(s: &mut Stage) {
+    for j in 0..s.keys2.len() {
+        for i in 0..s.keys1.len() {
+            if s.keys1[i] == s.keys2[j] {
+                s.add_word(EXACT, j, i);
+            }
+        }
+    }
+}
+
+fn match_stem(s: &mut Stage, words1: &[String], words2: &[String]) {
+    let stemmer = Stemmer::create(Algorithm::English);
+    let stems1: Vec<i32> = words1.iter().map(|w| java_hash(&stemmer.stem(w))).collect();
+    let stems2: Vec<i32> = words2.iter().map(|w| java_hash(&stemmer.stem(w))).collect();
+    for (j, stem2) in stems2.iter().enumerate() {
+        for (i, stem1) in stems1.iter().enumerate() {
+            if stem1 == stem2 && s.keys1[i] != s.keys2[j] {
+                s.add_word(STEM, j, i);
+            }
+        }
+    }
+}
+
+fn match_synonym(s: &mut Stage, words1: &[String], words2: &[String], d: &SynonymDictionary) {
+    let sets1: Vec<Vec<u32>> = words1.iter().map(|w| d.lookup(w)).collect();
+    let sets2: Vec<Vec<u32>> = words2.iter().map(|w| d.lookup(w)).collect();
+    for (j, set2) in sets2.iter().enumerate() {
+        for (i, set1) in sets1.iter().enumerate() {
+            if s.keys1[i] != s.keys2[j] && SynonymDictionary::intersect(set1, set2) {
+                s.add_word(SYNONYM, j, i);
+            }
+        }
+    }
+}
+
+/// Positions at which `phrase` occurs in `line` (ascending).
+fn occurrences<'l>(line: &'l [u64], phrase: &'l [u64]) -> impl Iterator<Item = usize> + 'l {
+    (0..line.len())
+        .filter(move |&i| phrase.len() <= line.len() - i && line[i..i + phrase.len()] == *phrase)
+}
+
+fn match_paraphrase(s: &mut Stage, words1: &[String], words2: &[String], t: &ParaphraseTable) {
+    let line1: Vec<u64> = words1.iter().map(|w| t.translate(w)).collect();
+    let line2: Vec<u64> = words2.iter().map(|w| t.translate(w)).collect();
+    let mut found = Vec::new();
+    // Paraphrases in line 1 of phrases of line 2 ...
+    for j in 0..line2.len() {
+        t.for_each_path(&line2, j, |len, words| {
+            for i in occurrences(&line1, words) {
+                found.push(Match {
+                    start: j,
+                    len,
+                    match_start: i,
+                    match_len: words.len(),
+                    module: PARAPHRASE,
+                });
+            }
+        });
+    }
+    // ... then in line 2 of phrases of line 1.
+    for i in 0..line1.len() {
+        t.for_each_path(&line1, i, |len, words| {
+            for j in occurrences(&line2, words) {
+                found.push(Match {
+                    start: j,
+                    len: words.len(),
+                    match_start: i,
+                    match_len: len,
+                    module: PARAPHRASE,
+                });
+            }
+        });
+    }
+    for m in found {
+        s.add(m);
+    }
+}
+
+/// A path of the beam search.
+#[derive(Clone)]
+struct Partial {
+    matches: Vec<Option<Match>>,
+    match_count: i32,
+    matches1: i32,
+    matches2: i32,
+    all_matches1: i32,
+    all_matches2: i32,
+    chunks: i32,
+    idx: usize,
+    last_match_end: i64,
+    distance: i32,
+    used1: Vec<bool>,
+    used2: Vec<bool>,
+}
+
+impl Partial {
+    fn is_used(&self, m: &Match) -> bool {
+        (0..m.len).any(|k| self.used2[m.start + k])
+            || (0..m.match_len).any(|k| self.used1[m.match_start + k])
+    }
+
+    fn set_used(&mut self, m: &Match) {
+        for k in 0..m.len {
+            self.used2[m.start + k] = true;
+        }
+        for k in 0..m.match_len {
+            self.used1[m.match_start + k] = true;
+        }
+    }
+
+    /// Adds a match's totals; the weighted totals are `int += double` in the
+    /// reference, i.e. truncated after each addition.
+    fn count(&mut self, m: &Match) {
+        let w = SEARCH_WEIGHTS[m.module as usize];
+        self.match_count += 1;
+        self.matches1 = (f64::from(self.matches1) + m.match_len as f64 * w) as i32;
+        self.matches2 = (f64::from(self.matches2) + m.len as f64 * w) as i32;
+        self.all_matches1 += m.match_len as i32;
+        self.all_matches2 += m.len as i32;
+        if self.last_match_end != -1 && m.match_start as i64 != self.last_match_end {
+            self.chunks += 1;
+        }
+        self.idx = m.start + m.len;
+        self.last_match_end = (m.match_start + m.match_len) as i64;
+    }
+
+    /// `PARTIAL_COMPARE_TOTAL`: more weighted matches, then fewer chunks, then less distance.
+    fn rank(&self) -> (Reverse<i32>, i32, i32) {
+        (
+            Reverse(self.matches1 + self.matches2),
+            self.chunks,
+            self.distance,
+        )
+    }
+}
+
+fn distance(m: &Match) -> i32 {
+    (m.start as i32 - m.match_start as i32).abs()
+}
+
+fn resolve(s: &Stage, start: Partial) -> Partial {
+    let n = s.matches.len();
+    let mut next: Vec<Partial> = vec![start];
+    for current in 0..=n {
+        let mut paths = std::mem::take(&mut next);
+        // Stable, as Java's Collections.sort.
+        paths.sort_by_key(Partial::rank);
+        paths.truncate(BEAM_SIZE);
+        let mut fallback = None;
+        for (rank, mut path) in paths.into_iter().enumerate() {
+            if current == n {
+                if path.last_match_end != -1 {
+                    path.chunks += 1;
+                }
+                next.push(path);
+                continue;
+            }
+            if path.used2[current] {
+                if current < path.idx {
+                    next.push(path);
+                } else if let Some(m) = path.matches.get(path.idx).copied().flatten() {
+                    path.count(&m);
+                    path.distance += distance(&m);
+                    next.push(path);
+                } else if rank == 0 {
+                    fallback = Some(path);
+                }
+                continue;
+            }
+            for m in &s.matches[current] {
+                if path.is_used(m) {
+                    continue;
+                }
+                let mut np = path.clone();
+                np.set_used(m);
+                np.matches[current] = Some(*m);
+                np.count(m);
+                // The reference charges this distance to the skipping path.
+                path.distance += distance(m);
+                next.push(np);
+            }
+            if path.last_match_end != -1 {
+                path.chunks += 1;
+                path.last_match_end = -1;
+            }
+            path.idx += 1;
+            next.push(path);
+        }
+        if next.is_empty()
+            && let Some(p) = fallback
+        {
+            tracing::warn!("METEOR search: no path could continue; keeping the best one");
+            next.push(p);
+        }
+    }
+    next.sort_by_key(Partial::rank);
+    next.into_iter()
+        .next()
+        .unwrap_or_else(|| empty_partial(0, 0))
+}
+
+fn empty_partial(n1: usize, n2: usize) -> Partial {
+    Partial {
+        matches: vec![None; n2],
+        match_count: 0,
+        matches1: 0,
+        matches2: 0,
+        all_matches1: 0,
+        all_matches2: 0,
+        chunks: 0,
+        idx: 0,
+        last_match_end: -1,
+        distance: 0,
+        used1: vec![false; n1],
+        used2: vec![false; n2],
+    }
+}
+
+/// Counts chunks of a final alignment as `getCountAndChunks` does.
+fn count_chunks(matches: &[Option<Match>]) -> i32 {
+    let mut chunks = 0;
+    let mut idx = 0;
+    let mut last_match_end: i64 = -1;
+    while idx < matches.len() {
+        match matches[idx] {
+            None => {
+                if last_match_end != -1 {
+                    chunks += 1;
+                    last_match_end = -1;
+                }
+                idx += 1;
+            }
+            Some(m) => {
+                if last_match_end != -1 && m.match_start as i64 != last_match_end {
+                    chunks += 1;
+                }
+                idx = m.start + m.len;
+                last_match_end = (m.match_start + m.match_len) as i64;
+            }
+        }
+    }
+    if last_match_end != -1 {
+        chunks += 1;
+    }
+    chunks
+}
+
+/// Aligns hypothesis `words1` with reference `words2` (both normalised) and
+/// returns the segment's statistics.
+pub fn align(words1: &[String], words2: &[String], m: &Matchers<'_>) -> MeteorStats {
+    let mut s = Stage::new(words1, words2);
+    // Identical sentences need only exact matches (avoids beam search errors).
+    let identical = s.keys1 == s.keys2;
+    match_exact(&mut s);
+    if !identical {
+        match_stem(&mut s, words1, words2);
+        if let Some(d) = m.synonyms {
+            match_synonym(&mut s, words1, words2, d);
+        }
+        if let Some(t) = m.paraphrases {
+            match_paraphrase(&mut s, words1, words2, t);
+        }
+    }
+
+    // One-to-one matches that overlap nothing else are certain.
+    let mut initial = empty_partial(words1.len(), words2.len());
+    for i in 0..s.matches.len() {
+        if let [m] = s.matches[i][..] {
+            let overlap = (0..m.len).any(|k| s.cov2[i + k] != 1)
+                || (0..m.match_len).any(|k| s.cov1[m.match_start + k] != 1);
+            if !overlap {
+                initial.matches[i] = Some(m);
+                initial.set_used(&m);
+            }
+        }
+    }
+    let best = resolve(&s, initial);
+
+    let is_fn1: Vec<bool> = words1
+        .iter()
+        .map(|w| m.function_words.contains(&w.to_lowercase()))
+        .collect();
+    let is_fn2: Vec<bool> = words2
+        .iter()
+        .map(|w| m.function_words.contains(&w.to_lowercase()))
+        .collect();
+
+    let mut st = MeteorStats {
+        test_length: words1.len() as f64,
+        reference_length: words2.len() as f64,
+        test_function_words: is_fn1.iter().filter(|&&f| f).count() as f64,
+        reference_function_words: is_fn2.iter().filter(|&&f| f).count() as f64,
+        ..MeteorStats::default()
+    };
+    for mt in best.matches.iter().flatten() {
+        let md = mt.module as usize;
+        for k in 0..mt.match_len {
+            if is_fn1[mt.match_start + k] {
+                st.test_function_matches[md] += 1.0;
+            } else {
+                st.test_content_matches[md] += 1.0;
+            }
+        }
+        for k in 0..mt.len {
+            if is_fn2[mt.start + k] {
+                st.reference_function_matches[md] += 1.0;
+            } else {
+                st.reference_content_matches[md] += 1.0;
+            }
+        }
+    }
+    st.chunks = f64::from(count_chunks(&best.matches));
+    for i in 0..STAGES {
+        st.test_word_matches += st.test_content_matches[i] + st.test_function_matches[i];
+        st.reference_word_matches +=
+            st.reference_content_matches[i] + st.reference_function_matches[i];
+    }
+    st
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn java_hash_matches_java() {
+        assert_eq!(java_hash("hello"), 99_162_322);
+        assert_eq!(java_hash("Aa"), java_hash("BB"));
+        assert_eq!(java_hash(""), 0);
+    }
+
+    fn words(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn exact_and_stem_alignment() {
+        let fw: std::collections::HashSet<String> =
+            ["the", "is"].iter().map(|s| s.to_string()).collect();
+        let m = Matchers {
+            function_words: &fw,
+            synonyms: None,
+            paraphrases: None,
+        };
+        let st = align(
+            &words("the nodules is small"),
+            &words("the nodule is small"),
+            &m,
+        );
+        assert_eq!(st.test_content_matches, [1.0, 1.0, 0.0, 0.0]);
+        assert_eq!(st.test_function_matches, [2.0, 0.0, 0.0, 0.0]);
+        assert_eq!(st.chunks, 1.0);
+        let st = align(
+            &words("small is the nodule"),
+            &words("the nodule is small"),
+            &m,
+        );
+        assert_eq!(st.test_word_matches, 4.0);
+        assert_eq!(st.chunks, 3.0);
+    }
+}

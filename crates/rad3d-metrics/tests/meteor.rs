@@ -1,0 +1,152 @@
+//! METEOR 1.5 parity with the jar as pycocoevalcap runs it.
+//!
+//! Needs the METEOR data (`scripts/fetch-assets.sh` → `target/assets/meteor`,
+//! or `$RAD3D_ASSETS/meteor`) and, for the public set, the shared fixtures:
+//! without them the tests print a skip notice, except under `CI=true`.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use rad3d_metrics::meteor::{Meteor, MeteorMode, MeteorResources, MeteorStats, score_from_stats};
+
+fn missing(what: &str) {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{what} missing (required under CI=true)");
+    }
+    eprintln!("skipping: {what} missing");
+}
+
+/// The full scorer, loaded once for all tests of this binary.
+fn meteor() -> Option<&'static Meteor> {
+    static METEOR: OnceLock<Option<Meteor>> = OnceLock::new();
+    let m = METEOR.get_or_init(|| {
+        let res = MeteorResources::default_location();
+        if !res.paraphrase_table().is_file() || !res.synsets().is_file() {
+            return None;
+        }
+        let m = Meteor::new(&res).expect("METEOR data load");
+        assert_eq!(m.mode(), MeteorMode::Full);
+        Some(m)
+    });
+    if m.is_none() {
+        missing("METEOR data (target/assets/meteor)");
+    }
+    m.as_ref()
+}
+
+fn fixtures_dir() -> PathBuf {
+    std::env::var_os("RAD3D_FIXTURES").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"),
+        PathBuf::from,
+    )
+}
+
+fn lines(path: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn public_fixture_matches_the_jar() {
+    let dir = fixtures_dir().join("metrics");
+    let expected = dir.join("public_expected.json");
+    if !expected.is_file() {
+        missing("fixtures/metrics/public_expected.json");
+        return;
+    }
+    let Some(m) = meteor() else { return };
+    let exp: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&expected).unwrap()).unwrap();
+    let refs = lines(&dir.join("public_refs.tok.txt"));
+    let hyps = lines(&dir.join("public_hyps.tok.txt"));
+    assert_eq!(refs.len(), hyps.len());
+    let pairs: Vec<(Vec<&str>, &str)> = refs
+        .iter()
+        .zip(&hyps)
+        .map(|(r, h)| (vec![r.as_str()], h.as_str()))
+        .collect();
+    let res = m.corpus(&pairs);
+    let want = exp["meteor"].as_f64().unwrap();
+    let per: Vec<f64> = exp["meteor_per_sample"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(per.len(), res.per_sample.len());
+    let max_delta = per
+        .iter()
+        .zip(&res.per_sample)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    eprintln!(
+        "METEOR corpus {} vs jar {want} (|Δ| {:e}); max per-sample |Δ| {max_delta:e}",
+        res.score,
+        (res.score - want).abs()
+    );
+    // The acceptance bound is 0.005; the implementation reproduces the jar's
+    // statistics exactly, so only JSON float parsing can differ.
+    assert!((res.score - want).abs() < 1e-12);
+    assert!(max_delta < 1e-12);
+}
+
+#[test]
+fn generated_cases_match_the_jar_exactly() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/meteor_cases.json");
+    let Some(m) = meteor() else { return };
+    let data: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let cases = data["cases"].as_array().unwrap();
+    assert!(cases.len() >= 30);
+    let mut all = Vec::new();
+    for c in cases {
+        let refs: Vec<&str> = c["refs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap())
+            .collect();
+        let hyp = c["hyp"].as_str().unwrap();
+        let st = m.segment_stats(&refs, hyp);
+        assert_eq!(
+            st.to_jar_string(),
+            c["stats"].as_str().unwrap(),
+            "statistics of {refs:?} / {hyp:?}"
+        );
+        let want = c["score"].as_f64().unwrap();
+        assert!(
+            (score_from_stats(&st) - want).abs() < 1e-12,
+            "{refs:?} / {hyp:?}"
+        );
+        all.push(st);
+    }
+    let corpus: MeteorStats = all.iter().sum();
+    let want = data["corpus"].as_f64().unwrap();
+    assert!((score_from_stats(&corpus) - want).abs() < 1e-12);
+}
+
+#[test]
+fn per_sample_statistics_reaggregate_to_the_corpus_score() {
+    let Some(m) = meteor() else { return };
+    let pairs = vec![
+        (vec!["the heart is enlarged ."], "cardiomegaly ."),
+        (vec!["no pleural effusion ."], "no pleural effusion ."),
+        (
+            vec!["small hiatal hernia ."],
+            "a small hiatus hernia is noted .",
+        ),
+    ];
+    let res = m.corpus(&pairs);
+    let again: MeteorStats = res.stats.iter().sum();
+    assert_eq!(score_from_stats(&again), res.score);
+    for (st, s) in res.stats.iter().zip(&res.per_sample) {
+        assert_eq!(score_from_stats(st), *s);
+    }
+    // A resample with repeats is a plain sum of the chosen samples.
+    let boot = res.stats[0] + res.stats[0] + res.stats[2];
+    let s = score_from_stats(&boot);
+    assert!((0.0..=1.0).contains(&s));
+}
