@@ -22,6 +22,87 @@ pub enum LlmError {
         /// What is wrong, naming the field or tensor.
         reason: String,
     },
+    /// A configuration field is missing or out of range.
+    #[error("{path}: config field `{field}`: {reason}")]
+    Config {
+        /// The config file (or a description of where the config came from).
+        path: PathBuf,
+        /// The offending field.
+        field: String,
+        /// What is wrong with its value.
+        reason: String,
+    },
+    /// The checkpoint names an architecture this crate does not implement.
+    #[error("{path}: unknown architecture `{architecture}` (supported: gpt2, llama)")]
+    UnknownArchitecture {
+        /// The config or weight file.
+        path: PathBuf,
+        /// The architecture / model type found.
+        architecture: String,
+    },
+    /// Tensors the model needs are absent from the checkpoint.
+    #[error("{path}: missing tensors: {}", names.join(", "))]
+    MissingTensors {
+        /// The weight file(s).
+        path: PathBuf,
+        /// The missing names, as the checkpoint spells them.
+        names: Vec<String>,
+    },
+    /// The checkpoint holds tensors the model does not use (and does not explicitly ignore).
+    #[error("{path}: unexpected tensors: {}", names.join(", "))]
+    UnexpectedTensors {
+        /// The weight file(s).
+        path: PathBuf,
+        /// The unused names.
+        names: Vec<String>,
+    },
+    /// A tensor has a shape other than the config implies.
+    #[error("{path}: tensor `{name}` has shape {found:?}, expected {expected:?}")]
+    TensorShape {
+        /// The weight file.
+        path: PathBuf,
+        /// The tensor name.
+        name: String,
+        /// The shape the config implies.
+        expected: Vec<usize>,
+        /// The shape stored in the file.
+        found: Vec<usize>,
+    },
+    /// A tensor is stored in an element type this crate cannot convert.
+    #[error("{path}: tensor `{name}` has unsupported dtype {dtype}")]
+    UnsupportedDtype {
+        /// The weight file.
+        path: PathBuf,
+        /// The tensor name.
+        name: String,
+        /// The dtype found.
+        dtype: String,
+    },
+    /// A tokenizer could not be loaded or used.
+    #[error("{path}: tokenizer: {reason}")]
+    Tokenizer {
+        /// The tokenizer file (or directory).
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The tokenizer's vocabulary does not fit the model's embedding table.
+    #[error(
+        "{path}: tokenizer has {tokenizer_vocab} tokens (highest id {max_id}) but the model vocabulary is {model_vocab}"
+    )]
+    VocabMismatch {
+        /// The tokenizer file.
+        path: PathBuf,
+        /// Number of tokens the tokenizer knows (added tokens included).
+        tokenizer_vocab: usize,
+        /// Highest token id the tokenizer can produce.
+        max_id: usize,
+        /// Rows of the model's embedding table.
+        model_vocab: usize,
+    },
+    /// A generation request is invalid (bad parameter or input shape).
+    #[error("generation: {0}")]
+    Generation(String),
 }
 
 /// Result alias of this crate.

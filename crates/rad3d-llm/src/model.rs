@@ -1,0 +1,304 @@
+//! The family-independent face of a decoder: the [`CausalLm`] trait and the [`Llm`]
+//! enum over the implemented families, plus loading a HF model directory.
+
+use std::path::Path;
+
+use burn::module::{Module, ModuleMapper, Param};
+use burn::tensor::{Bool, Int, Tensor, backend::Backend};
+
+use crate::cache::KvCache;
+use crate::config::{Gpt2Config, LlamaConfig, ModelConfig};
+use crate::error::Result;
+use crate::gpt2::{Gpt2, gpt2_from_tensors};
+use crate::llama::{Llama, llama_from_tensors};
+use crate::weights::{SafetensorsSource, TensorSource};
+
+/// The special tokens a model was trained with.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SpecialTokens {
+    /// Beginning of sequence.
+    pub bos: Option<u32>,
+    /// End of sequence (any of them ends generation).
+    pub eos: Vec<u32>,
+    /// Padding (falls back to the first eos when the model has none).
+    pub pad: Option<u32>,
+}
+
+/// What the projector, training and metrics code need from a decoder-only LM,
+/// whatever its family.
+///
+/// Inputs are embeddings, so a prefix of projected image features and token
+/// embeddings go through the same path: `forward(cat([prefix, embed(ids)], 1), …)`.
+pub trait CausalLm<B: Backend>: Module<B> + Sized {
+    /// Token embeddings of `ids` `[B, T]` → `[B, T, D]`.
+    fn embed(&self, ids: Tensor<B, 2, Int>) -> Tensor<B, 3>;
+
+    /// Final hidden states (after the last norm) `[B, T, D]` of `embeds` `[B, T, D]`.
+    ///
+    /// `mask` `[B, T]` is true for real tokens, false for padding; padded slots are never
+    /// attended to and do not advance positions (HF semantics). With a `cache`, the tokens
+    /// continue the cached sequences and their keys/values are stored; without one they
+    /// form complete sequences (training / teacher forcing).
+    ///
+    /// # Panics
+    /// If the tokens overflow the cache or the shapes disagree.
+    fn forward_hidden(
+        &self,
+        embeds: Tensor<B, 3>,
+        mask: Option<Tensor<B, 2, Bool>>,
+        cache: Option<&mut KvCache<B>>,
+    ) -> Tensor<B, 3> {
+        let mask: Option<Vec<bool>> = mask.map(|m| m.into_data().iter::<bool>().collect());
+        self.forward_hidden_host_mask(embeds, mask.as_deref(), cache)
+    }
+
+    /// [`forward_hidden`](Self::forward_hidden) with the padding mask given on the host,
+    /// row-major `[B·T]` (what generation uses, avoiding a device round trip).
+    ///
+    /// # Panics
+    /// As [`forward_hidden`](Self::forward_hidden), or if `mask.len() != B·T`.
+    fn forward_hidden_host_mask(
+        &self,
+        embeds: Tensor<B, 3>,
+        mask: Option<&[bool]>,
+        cache: Option<&mut KvCache<B>>,
+    ) -> Tensor<B, 3>;
+
+    /// Logits `[B, T, V]` of hidden states `[B, T, D]`.
+    fn logits(&self, hidden: Tensor<B, 3>) -> Tensor<B, 3>;
+
+    /// Logits `[B, T, V]` of `embeds` `[B, T, D]`: [`forward_hidden`](Self::forward_hidden)
+    /// then [`logits`](Self::logits).
+    fn forward(
+        &self,
+        embeds: Tensor<B, 3>,
+        mask: Option<Tensor<B, 2, Bool>>,
+        cache: Option<&mut KvCache<B>>,
+    ) -> Tensor<B, 3> {
+        self.logits(self.forward_hidden(embeds, mask, cache))
+    }
+
+    /// A preallocated cache for `batch` sequences of up to `capacity` tokens.
+    fn new_cache(&self, batch: usize, capacity: usize, device: &B::Device) -> KvCache<B>;
+
+    /// Model width `D`.
+    fn hidden_size(&self) -> usize;
+
+    /// Vocabulary size `V`.
+    fn vocab_size(&self) -> usize;
+
+    /// Longest sequence (in positions) the model supports.
+    fn max_positions(&self) -> usize;
+
+    /// bos / eos / pad tokens.
+    fn special_tokens(&self) -> SpecialTokens;
+
+    /// Stops gradients to every parameter (the frozen-LLM variants).
+    fn freeze(self) -> Self {
+        self.no_grad()
+    }
+
+    /// Makes every parameter trainable again (fine-tuning variants).
+    fn unfreeze(self) -> Self {
+        struct RequireGrad;
+        impl<B: Backend> ModuleMapper<B> for RequireGrad {
+            fn map_float<const D: usize>(
+                &mut self,
+                param: Param<Tensor<B, D>>,
+            ) -> Param<Tensor<B, D>> {
+                param.set_require_grad(true)
+            }
+        }
+        self.map(&mut RequireGrad)
+    }
+}
+
+fn specials(bos: Option<u32>, eos: &[u32], pad: Option<u32>) -> SpecialTokens {
+    SpecialTokens {
+        bos,
+        eos: eos.to_vec(),
+        pad: pad.or(eos.first().copied()),
+    }
+}
+
+impl<B: Backend> CausalLm<B> for Llama<B> {
+    fn embed(&self, ids: Tensor<B, 2, Int>) -> Tensor<B, 3> {
+        Llama::embed(self, ids)
+    }
+    fn forward_hidden_host_mask(
+        &self,
+        embeds: Tensor<B, 3>,
+        mask: Option<&[bool]>,
+        cache: Option<&mut KvCache<B>>,
+    ) -> Tensor<B, 3> {
+        self.forward_hidden_host(embeds, mask, cache)
+    }
+    fn logits(&self, hidden: Tensor<B, 3>) -> Tensor<B, 3> {
+        Llama::logits(self, hidden)
+    }
+    fn new_cache(&self, batch: usize, capacity: usize, device: &B::Device) -> KvCache<B> {
+        Llama::new_cache(self, batch, capacity, device)
+    }
+    fn hidden_size(&self) -> usize {
+        self.config.hidden_size
+    }
+    fn vocab_size(&self) -> usize {
+        self.config.vocab_size
+    }
+    fn max_positions(&self) -> usize {
+        self.config.max_position_embeddings
+    }
+    fn special_tokens(&self) -> SpecialTokens {
+        let c = &self.config;
+        specials(c.bos_token_id, &c.eos_token_ids, c.pad_token_id)
+    }
+}
+
+impl<B: Backend> CausalLm<B> for Gpt2<B> {
+    fn embed(&self, ids: Tensor<B, 2, Int>) -> Tensor<B, 3> {
+        Gpt2::embed(self, ids)
+    }
+    fn forward_hidden_host_mask(
+        &self,
+        embeds: Tensor<B, 3>,
+        mask: Option<&[bool]>,
+        cache: Option<&mut KvCache<B>>,
+    ) -> Tensor<B, 3> {
+        self.forward_hidden_host(embeds, mask, cache)
+    }
+    fn logits(&self, hidden: Tensor<B, 3>) -> Tensor<B, 3> {
+        Gpt2::logits(self, hidden)
+    }
+    fn new_cache(&self, batch: usize, capacity: usize, device: &B::Device) -> KvCache<B> {
+        Gpt2::new_cache(self, batch, capacity, device)
+    }
+    fn hidden_size(&self) -> usize {
+        self.config.hidden_size
+    }
+    fn vocab_size(&self) -> usize {
+        self.config.vocab_size
+    }
+    fn max_positions(&self) -> usize {
+        self.config.max_position_embeddings
+    }
+    fn special_tokens(&self) -> SpecialTokens {
+        let c = &self.config;
+        specials(c.bos_token_id, &c.eos_token_ids, c.pad_token_id)
+    }
+}
+
+/// Any supported decoder: what loaders return and what downstream code stores.
+#[derive(Module, Debug)]
+pub enum Llm<B: Backend> {
+    /// GPT-2 family.
+    Gpt2(Gpt2<B>),
+    /// LLaMA family.
+    Llama(Llama<B>),
+}
+
+impl<B: Backend> From<Gpt2<B>> for Llm<B> {
+    fn from(m: Gpt2<B>) -> Self {
+        Self::Gpt2(m)
+    }
+}
+
+impl<B: Backend> From<Llama<B>> for Llm<B> {
+    fn from(m: Llama<B>) -> Self {
+        Self::Llama(m)
+    }
+}
+
+macro_rules! dispatch {
+    ($self:ident, $m:ident => $e:expr) => {
+        match $self {
+            Llm::Gpt2($m) => $e,
+            Llm::Llama($m) => $e,
+        }
+    };
+}
+
+impl<B: Backend> CausalLm<B> for Llm<B> {
+    fn embed(&self, ids: Tensor<B, 2, Int>) -> Tensor<B, 3> {
+        dispatch!(self, m => m.embed(ids))
+    }
+    fn forward_hidden_host_mask(
+        &self,
+        embeds: Tensor<B, 3>,
+        mask: Option<&[bool]>,
+        cache: Option<&mut KvCache<B>>,
+    ) -> Tensor<B, 3> {
+        dispatch!(self, m => m.forward_hidden_host_mask(embeds, mask, cache))
+    }
+    fn logits(&self, hidden: Tensor<B, 3>) -> Tensor<B, 3> {
+        dispatch!(self, m => m.logits(hidden))
+    }
+    fn new_cache(&self, batch: usize, capacity: usize, device: &B::Device) -> KvCache<B> {
+        dispatch!(self, m => m.new_cache(batch, capacity, device))
+    }
+    fn hidden_size(&self) -> usize {
+        dispatch!(self, m => CausalLm::hidden_size(m))
+    }
+    fn vocab_size(&self) -> usize {
+        dispatch!(self, m => CausalLm::vocab_size(m))
+    }
+    fn max_positions(&self) -> usize {
+        dispatch!(self, m => CausalLm::max_positions(m))
+    }
+    fn special_tokens(&self) -> SpecialTokens {
+        dispatch!(self, m => CausalLm::special_tokens(m))
+    }
+}
+
+impl<B: Backend> Llm<B> {
+    /// Builds a model of either family from HF-named tensors.
+    pub fn from_tensors(
+        config: &ModelConfig,
+        source: &mut dyn TensorSource,
+        device: &B::Device,
+    ) -> Result<Self> {
+        Ok(match config {
+            ModelConfig::Gpt2(c) => Self::Gpt2(gpt2_from_tensors(c, source, device)?),
+            ModelConfig::Llama(c) => Self::Llama(llama_from_tensors(c, source, device)?),
+        })
+    }
+
+    /// Loads a HF model directory: `config.json` + `model.safetensors` (or the shards of
+    /// `model.safetensors.index.json`); f16/bf16 weights are converted to f32.
+    pub fn from_hf_dir(dir: impl AsRef<Path>, device: &B::Device) -> Result<Self> {
+        let dir = dir.as_ref();
+        let config = ModelConfig::from_hf_file(&dir.join("config.json"))?;
+        let mut source = SafetensorsSource::open_dir(dir)?;
+        tracing::debug!(dir = %dir.display(), "loading HF weights");
+        Self::from_tensors(&config, &mut source, device)
+    }
+
+    /// The model's configuration.
+    pub fn config(&self) -> ModelConfig {
+        match self {
+            Self::Gpt2(m) => ModelConfig::Gpt2(m.config.clone()),
+            Self::Llama(m) => ModelConfig::Llama(m.config.clone()),
+        }
+    }
+}
+
+impl ModelConfig {
+    /// A model of this config with seeded random weights.
+    pub fn init<B: Backend>(&self, seed: u64, device: &B::Device) -> Result<Llm<B>> {
+        Ok(match self {
+            Self::Gpt2(c) => Llm::Gpt2(c.init(seed, device)?),
+            Self::Llama(c) => Llm::Llama(c.init(seed, device)?),
+        })
+    }
+}
+
+impl From<Gpt2Config> for ModelConfig {
+    fn from(c: Gpt2Config) -> Self {
+        Self::Gpt2(c)
+    }
+}
+
+impl From<LlamaConfig> for ModelConfig {
+    fn from(c: LlamaConfig) -> Self {
+        Self::Llama(c)
+    }
+}

@@ -1,0 +1,191 @@
+//! Tokenizers: HF `tokenizer.json` (LLaMA-3, SmolLM2, …) and GPT-2's `vocab.json` +
+//! `merges.txt`, through the `tokenizers` crate.
+
+use std::path::{Path, PathBuf};
+
+use tokenizers::decoders::byte_level::ByteLevel as ByteLevelDecoder;
+use tokenizers::models::bpe::BPE;
+use tokenizers::pre_tokenizers::byte_level::ByteLevel;
+use tokenizers::{AddedToken, Tokenizer as HfTokenizer};
+
+use crate::error::{LlmError, Result};
+
+/// A text ↔ token-id codec, remembering the file it came from for error messages.
+#[derive(Clone)]
+pub struct Tokenizer {
+    inner: HfTokenizer,
+    origin: PathBuf,
+}
+
+impl std::fmt::Debug for Tokenizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokenizer")
+            .field("origin", &self.origin)
+            .field("vocab_size", &self.vocab_size())
+            .finish()
+    }
+}
+
+fn tok_err(path: &Path, e: impl std::fmt::Display) -> LlmError {
+    LlmError::Tokenizer {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    }
+}
+
+impl Tokenizer {
+    /// Loads a HF `tokenizer.json`.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        if !path.is_file() {
+            return Err(LlmError::Io {
+                path: path.to_path_buf(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+            });
+        }
+        let inner = HfTokenizer::from_file(path).map_err(|e| tok_err(path, e))?;
+        Ok(Self {
+            inner,
+            origin: path.to_path_buf(),
+        })
+    }
+
+    /// Builds GPT-2's byte-level BPE from `vocab.json` and `merges.txt`
+    /// (`<|endoftext|>` is registered as a special token).
+    pub fn from_gpt2_files(vocab: impl AsRef<Path>, merges: impl AsRef<Path>) -> Result<Self> {
+        let (vocab, merges) = (vocab.as_ref(), merges.as_ref());
+        for p in [vocab, merges] {
+            if !p.is_file() {
+                return Err(LlmError::Io {
+                    path: p.to_path_buf(),
+                    source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+                });
+            }
+        }
+        let to_str = |p: &Path| {
+            p.to_str()
+                .map(str::to_string)
+                .ok_or_else(|| tok_err(p, "path is not UTF-8"))
+        };
+        let bpe = BPE::from_file(&to_str(vocab)?, &to_str(merges)?)
+            .build()
+            .map_err(|e| tok_err(vocab, e))?;
+        let mut inner = HfTokenizer::new(bpe);
+        inner.with_pre_tokenizer(Some(ByteLevel::new(false, true, true)));
+        inner.with_decoder(Some(ByteLevelDecoder::default()));
+        if inner.token_to_id("<|endoftext|>").is_some() {
+            inner
+                .add_special_tokens(vec![AddedToken::from("<|endoftext|>", true)])
+                .map_err(|e| tok_err(vocab, e))?;
+        }
+        Ok(Self {
+            inner,
+            origin: vocab.to_path_buf(),
+        })
+    }
+
+    /// Loads the tokenizer of a model directory: `tokenizer.json`, else GPT-2's
+    /// `vocab.json` + `merges.txt`.
+    pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self> {
+        let dir = dir.as_ref();
+        let json = dir.join("tokenizer.json");
+        if json.is_file() {
+            return Self::from_file(json);
+        }
+        let (vocab, merges) = (dir.join("vocab.json"), dir.join("merges.txt"));
+        if vocab.is_file() && merges.is_file() {
+            return Self::from_gpt2_files(vocab, merges);
+        }
+        Err(tok_err(
+            dir,
+            "no tokenizer.json, nor vocab.json + merges.txt",
+        ))
+    }
+
+    /// Wraps an already built `tokenizers` tokenizer (e.g. one rebuilt from GGUF metadata);
+    /// `origin` names it in errors.
+    pub fn from_tokenizers(inner: HfTokenizer, origin: impl Into<PathBuf>) -> Self {
+        Self {
+            inner,
+            origin: origin.into(),
+        }
+    }
+
+    /// The underlying `tokenizers` tokenizer.
+    pub fn inner(&self) -> &HfTokenizer {
+        &self.inner
+    }
+
+    /// Where the tokenizer came from.
+    pub fn origin(&self) -> &Path {
+        &self.origin
+    }
+
+    /// Token ids of `text`; `add_special` adds what the tokenizer's post-processor adds
+    /// (LLaMA-3: a leading BOS).
+    pub fn encode(&self, text: &str, add_special: bool) -> Result<Vec<u32>> {
+        let enc = self
+            .inner
+            .encode(text, add_special)
+            .map_err(|e| tok_err(&self.origin, e))?;
+        Ok(enc.get_ids().to_vec())
+    }
+
+    /// Text of `ids`; `skip_special` drops special tokens (BOS/EOS/…).
+    pub fn decode(&self, ids: &[u32], skip_special: bool) -> Result<String> {
+        self.inner
+            .decode(ids, skip_special)
+            .map_err(|e| tok_err(&self.origin, e))
+    }
+
+    /// Number of tokens, added/special tokens included.
+    pub fn vocab_size(&self) -> usize {
+        self.inner.get_vocab_size(true)
+    }
+
+    /// The id of a token string, if known.
+    pub fn token_to_id(&self, token: &str) -> Option<u32> {
+        self.inner.token_to_id(token)
+    }
+
+    /// Highest id the tokenizer can produce.
+    pub fn max_id(&self) -> u32 {
+        self.inner
+            .get_vocab(true)
+            .values()
+            .copied()
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Checks the tokenizer fits a model with `model_vocab` embedding rows: every id it
+    /// can produce must index a row. (Models may have more rows than tokens — padding
+    /// rows — but never fewer.)
+    pub fn check_vocab(&self, model_vocab: usize) -> Result<()> {
+        let max_id = self.max_id() as usize;
+        if max_id >= model_vocab {
+            return Err(LlmError::VocabMismatch {
+                path: self.origin.clone(),
+                tokenizer_vocab: self.vocab_size(),
+                max_id,
+                model_vocab,
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_files_are_errors_naming_them() {
+        let err = Tokenizer::from_file("/nonexistent/tokenizer.json")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("/nonexistent/tokenizer.json"), "{err}");
+        let err = Tokenizer::from_dir("/nonexistent").unwrap_err().to_string();
+        assert!(err.contains("/nonexistent"), "{err}");
+    }
+}
