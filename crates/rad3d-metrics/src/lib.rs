@@ -1,7 +1,51 @@
 //! Report-generation metrics exact to the reference tools (BLEU, METEOR, ROUGE,
 //! CIDEr-D, sacreBLEU, BERTScore, GREEN) with bootstrap confidence intervals.
+//!
+//! Every metric names the implementation it reproduces:
+//! - [`coco`]: pycocoevalcap corpus BLEU-1..4 (`option="closest"`), ROUGE-L (β = 1.2) and
+//!   CIDEr-D, on whitespace tokens of the given text; METEOR 1.5 in [`meteor`];
+//! - [`rouge_score`]: Google rouge-score ROUGE-1/2/L/Lsum with its tokenizer and NLTK's
+//!   Porter stemmer;
+//! - [`sacrebleu`]: sacreBLEU corpus BLEU (13a tokenizer, exp smoothing);
+//! - [`clinical`]: clinical efficacy (per-label, macro and micro P/R/F1);
+//! - [`significance`]: bootstrap CIs and paired tests re-aggregating corpus metrics from
+//!   per-sample statistics ([`CorpusMetric`]).
+//!
+//! Without features the crate has no Burn dependency.
+//!
+//! ```no_run
+//! use rad3d_metrics::{Corpus, CorpusMetric, coco, significance};
+//! # fn main() -> rad3d_metrics::Result<()> {
+//! let corpus = Corpus::single(
+//!     vec!["no pleural effusion .".into()],
+//!     vec!["there is no pleural effusion .".into()],
+//! )?;
+//! let bleu = coco::CocoBleu::new(&corpus);
+//! let cider = coco::CiderD::new(&corpus);
+//! println!("BLEU-4 {:.4}", bleu.score()[3]);
+//! let cis = significance::bootstrap(&[&bleu, &cider], &Default::default())?;
+//! println!("{cis:?}");
+//! # Ok(()) }
+//! ```
 
+#[cfg(feature = "bertscore")]
+pub mod bert;
+#[cfg(feature = "bertscore")]
+pub mod bertscore;
+pub mod clinical;
+pub mod coco;
+pub mod corpus;
 pub mod error;
+#[cfg(feature = "green")]
+pub mod green;
+mod lcs;
 pub mod meteor;
+mod ngram;
+pub mod porter;
+pub mod rouge_score;
+pub mod sacrebleu;
+pub mod significance;
+pub mod text;
 
+pub use corpus::{Corpus, CorpusMetric, MeanMetric, Pairable};
 pub use error::{MetricsError, Result};

@@ -1,0 +1,209 @@
+//! Corpus BLEU-1..4 exactly as pycocoevalcap's `BleuScorer` computes it with
+//! `option="closest"`.
+
+use crate::corpus::{Corpus, CorpusMetric, Pairable};
+use crate::ngram::{MAX_N, Vocab, ngram_counts, order};
+use crate::text::split_tokens;
+use crate::{MetricsError, Result};
+
+/// pycocoevalcap's denominators add `small = 1e-9` …
+const SMALL: f64 = 1e-9;
+/// … and its numerators `tiny = 1e-15`, so a zero count gives a tiny, not zero, precision.
+const TINY: f64 = 1e-15;
+
+/// One sample's BLEU sufficient statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BleuSample {
+    /// Hypothesis length in tokens.
+    pub testlen: u32,
+    /// Length of the reference closest in length (ties: the shorter).
+    pub reflen: u32,
+    /// Hypothesis n-grams per order (`max(0, len - n + 1)`).
+    pub guess: [u32; MAX_N],
+    /// Clipped matching n-grams per order.
+    pub correct: [u32; MAX_N],
+}
+
+/// Per-sample statistics of pycocoevalcap corpus BLEU (whitespace tokens).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CocoBleu {
+    samples: Vec<BleuSample>,
+}
+
+impl CocoBleu {
+    /// Cooks every sample of `corpus` (texts split on whitespace as given).
+    pub fn new(corpus: &Corpus) -> Self {
+        let mut vocab = Vocab::default();
+        let samples = corpus
+            .hyps
+            .iter()
+            .zip(&corpus.refs)
+            .map(|(h, rs)| cook(&mut vocab, h, rs))
+            .collect();
+        Self { samples }
+    }
+
+    /// The per-sample statistics.
+    pub fn samples(&self) -> &[BleuSample] {
+        &self.samples
+    }
+
+    /// Per-sample BLEU-1..4 as pycocoevalcap's `compute_score` returns them (its second value).
+    pub fn per_sample(&self) -> Vec<[f64; MAX_N]> {
+        self.samples
+            .iter()
+            .map(|s| {
+                let t = totals(std::iter::once((s, 1)));
+                bleu_from_totals(&t)
+            })
+            .collect()
+    }
+}
+
+fn cook(vocab: &mut Vocab, hyp: &str, refs: &[String]) -> BleuSample {
+    let mut reflens = Vec::with_capacity(refs.len());
+    let mut maxcounts = crate::ngram::FastMap::default();
+    for r in refs {
+        let ids = vocab.ids(split_tokens(r));
+        reflens.push(ids.len() as u32);
+        for (g, c) in ngram_counts(&ids, MAX_N) {
+            let m = maxcounts.entry(g).or_insert(0);
+            *m = c.max(*m);
+        }
+    }
+    let hyp_ids = vocab.ids(split_tokens(hyp));
+    let testlen = hyp_ids.len() as u32;
+    // min over (|l - testlen|, l): the closest reference length, the shorter on ties.
+    let reflen = reflens
+        .iter()
+        .copied()
+        .min_by_key(|&l| (l.abs_diff(testlen), l))
+        .unwrap_or(0);
+    let mut guess = [0; MAX_N];
+    for (k, g) in guess.iter_mut().enumerate() {
+        *g = (testlen + 1).saturating_sub(k as u32 + 1);
+    }
+    let mut correct = [0; MAX_N];
+    for (g, c) in ngram_counts(&hyp_ids, MAX_N) {
+        correct[order(&g) - 1] += c.min(maxcounts.get(&g).copied().unwrap_or(0));
+    }
+    BleuSample {
+        testlen,
+        reflen,
+        guess,
+        correct,
+    }
+}
+
+/// Summed statistics (testlen, reflen, guess, correct) over weighted samples.
+struct Totals {
+    testlen: f64,
+    reflen: f64,
+    guess: [f64; MAX_N],
+    correct: [f64; MAX_N],
+}
+
+fn totals<'a>(samples: impl Iterator<Item = (&'a BleuSample, u32)>) -> Totals {
+    let (mut testlen, mut reflen) = (0u64, 0u64);
+    let mut guess = [0u64; MAX_N];
+    let mut correct = [0u64; MAX_N];
+    for (s, c) in samples {
+        let c = u64::from(c);
+        testlen += c * u64::from(s.testlen);
+        reflen += c * u64::from(s.reflen);
+        for k in 0..MAX_N {
+            guess[k] += c * u64::from(s.guess[k]);
+            correct[k] += c * u64::from(s.correct[k]);
+        }
+    }
+    Totals {
+        testlen: testlen as f64,
+        reflen: reflen as f64,
+        guess: guess.map(|g| g as f64),
+        correct: correct.map(|g| g as f64),
+    }
+}
+
+fn bleu_from_totals(t: &Totals) -> [f64; MAX_N] {
+    let mut bleus = [0.0; MAX_N];
+    let mut bleu = 1.0;
+    for (k, b) in bleus.iter_mut().enumerate() {
+        bleu *= (t.correct[k] + TINY) / (t.guess[k] + SMALL);
+        *b = bleu.powf(1.0 / (k as f64 + 1.0));
+    }
+    let ratio = (t.testlen + TINY) / (t.reflen + SMALL);
+    if ratio < 1.0 {
+        let bp = (1.0 - 1.0 / ratio).exp();
+        for b in &mut bleus {
+            *b *= bp;
+        }
+    }
+    bleus
+}
+
+impl CorpusMetric for CocoBleu {
+    fn names(&self) -> Vec<String> {
+        (1..=MAX_N).map(|n| format!("bleu_{n}")).collect()
+    }
+
+    fn len(&self) -> usize {
+        self.samples.len()
+    }
+
+    fn score_counts(&self, counts: &[u32], out: &mut [f64]) {
+        let t = totals(
+            self.samples
+                .iter()
+                .zip(counts.iter().copied())
+                .filter(|&(_, c)| c > 0),
+        );
+        out.copy_from_slice(&bleu_from_totals(&t));
+    }
+}
+
+impl Pairable for CocoBleu {
+    fn stack(&self, other: &Self) -> Result<Self> {
+        let mut samples = self.samples.clone();
+        samples.extend_from_slice(&other.samples);
+        if samples.len() > u32::MAX as usize {
+            return Err(MetricsError::Input("too many samples to pair".into()));
+        }
+        Ok(Self { samples })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn corpus(h: &[&str], r: &[&str]) -> Corpus {
+        Corpus::single(
+            h.iter().map(|s| s.to_string()).collect(),
+            r.iter().map(|s| s.to_string()).collect(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn identical_text_scores_one() {
+        let b = CocoBleu::new(&corpus(&["a b c d e"], &["a b c d e"]));
+        for v in b.score() {
+            assert!((v - 1.0).abs() < 1e-9, "{v}");
+        }
+    }
+
+    #[test]
+    fn closest_reference_and_clipping() {
+        let c = Corpus::new(
+            vec!["the the the".into()],
+            vec![vec!["the cat".into(), "a the cat sat".into()]],
+        )
+        .unwrap();
+        let b = CocoBleu::new(&c);
+        let s = b.samples()[0];
+        // |2-3| = |4-3|: the shorter reference wins the tie.
+        assert_eq!(s.reflen, 2);
+        assert_eq!(s.correct[0], 1);
+        assert_eq!(s.guess, [3, 2, 1, 0]);
+    }
+}
