@@ -12,7 +12,7 @@ use std::cmp::Reverse;
 
 use rust_stemmers::{Algorithm, Stemmer};
 
-use super::paraphrase::ParaphraseTable;
+use super::paraphrase::{FxSet, ParaphraseTable};
 use super::stats::{MeteorStats, STAGES};
 use super::synonym::SynonymDictionary;
 
@@ -47,7 +47,7 @@ pub struct Match {
 /// The resources the matchers need; absent ones disable their stage.
 pub struct Matchers<'a> {
     /// Function words (for the δ weighting).
-    pub function_words: &'a std::collections::HashSet<String>,
+    pub function_words: &'a FxSet<String>,
     /// Synonym stage.
     pub synonyms: Option<&'a SynonymDictionary>,
     /// Paraphrase stage.
@@ -182,35 +182,86 @@ fn match_paraphrase(s: &mut Stage, words1: &[String], words2: &[String], t: &Par
     }
 }
 
-/// A path of the beam search.
+/// Used-word bits of a path; inline up to 384 words (both lines together).
+#[derive(Clone)]
+enum Bits {
+    Inline([u64; 6]),
+    Heap(Vec<u64>),
+}
+
+impl Bits {
+    fn new(n: usize) -> Self {
+        if n <= 6 * 64 {
+            Self::Inline([0; 6])
+        } else {
+            Self::Heap(vec![0; n.div_ceil(64)])
+        }
+    }
+
+    #[inline]
+    fn words(&self) -> &[u64] {
+        match self {
+            Self::Inline(a) => a,
+            Self::Heap(v) => v,
+        }
+    }
+
+    #[inline]
+    fn get(&self, i: usize) -> bool {
+        self.words()[i / 64] >> (i % 64) & 1 == 1
+    }
+
+    #[inline]
+    fn set(&mut self, i: usize) {
+        let w = match self {
+            Self::Inline(a) => &mut a[..],
+            Self::Heap(v) => &mut v[..],
+        };
+        w[i / 64] |= 1 << (i % 64);
+    }
+}
+
+/// No chosen match yet (end of a path's match list).
+const NIL: u32 = u32::MAX;
+
+/// A path of the beam search. The reference keeps a full match array per
+/// path; here a path keeps the head of its chosen matches (a list in an
+/// arena shared by the search) and a bitset of used words, since it only
+/// ever reads the certain matches fixed before the search (see [`Search`]).
 #[derive(Clone)]
 struct Partial {
-    matches: Vec<Option<Match>>,
-    match_count: i32,
+    /// Last chosen match in the arena, or [`NIL`].
+    chosen: u32,
+    /// Used words: bits `0..n1` for line 1, `n1..n1 + n2` for line 2.
+    used: Bits,
     matches1: i32,
     matches2: i32,
-    all_matches1: i32,
-    all_matches2: i32,
     chunks: i32,
     idx: usize,
     last_match_end: i64,
     distance: i32,
-    used1: Vec<bool>,
-    used2: Vec<bool>,
+}
+
+/// What all paths of one search share.
+struct Search<'s> {
+    stage: &'s Stage,
+    /// Certain one-to-one matches, by reference start (fixed before the search).
+    fixed: Vec<Option<Match>>,
+    n1: usize,
 }
 
 impl Partial {
-    fn is_used(&self, m: &Match) -> bool {
-        (0..m.len).any(|k| self.used2[m.start + k])
-            || (0..m.match_len).any(|k| self.used1[m.match_start + k])
+    fn is_used(&self, m: &Match, n1: usize) -> bool {
+        (0..m.len).any(|k| self.used.get(n1 + m.start + k))
+            || (0..m.match_len).any(|k| self.used.get(m.match_start + k))
     }
 
-    fn set_used(&mut self, m: &Match) {
+    fn set_used(&mut self, m: &Match, n1: usize) {
         for k in 0..m.len {
-            self.used2[m.start + k] = true;
+            self.used.set(n1 + m.start + k);
         }
         for k in 0..m.match_len {
-            self.used1[m.match_start + k] = true;
+            self.used.set(m.match_start + k);
         }
     }
 
@@ -218,11 +269,8 @@ impl Partial {
     /// reference, i.e. truncated after each addition.
     fn count(&mut self, m: &Match) {
         let w = SEARCH_WEIGHTS[m.module as usize];
-        self.match_count += 1;
         self.matches1 = (f64::from(self.matches1) + m.match_len as f64 * w) as i32;
         self.matches2 = (f64::from(self.matches2) + m.len as f64 * w) as i32;
-        self.all_matches1 += m.match_len as i32;
-        self.all_matches2 += m.len as i32;
         if self.last_match_end != -1 && m.match_start as i64 != self.last_match_end {
             self.chunks += 1;
         }
@@ -244,81 +292,102 @@ fn distance(m: &Match) -> i32 {
     (m.start as i32 - m.match_start as i32).abs()
 }
 
-fn resolve(s: &Stage, start: Partial) -> Partial {
-    let n = s.matches.len();
-    let mut next: Vec<Partial> = vec![start];
-    for current in 0..=n {
-        let mut paths = std::mem::take(&mut next);
-        // Stable, as Java's Collections.sort.
-        paths.sort_by_key(Partial::rank);
-        paths.truncate(BEAM_SIZE);
-        let mut fallback = None;
-        for (rank, mut path) in paths.into_iter().enumerate() {
-            if current == n {
-                if path.last_match_end != -1 {
-                    path.chunks += 1;
-                }
-                next.push(path);
-                continue;
-            }
-            if path.used2[current] {
-                if current < path.idx {
+impl Search<'_> {
+    fn start(&self) -> Partial {
+        let mut p = Partial {
+            chosen: NIL,
+            used: Bits::new(self.n1 + self.fixed.len()),
+            matches1: 0,
+            matches2: 0,
+            chunks: 0,
+            idx: 0,
+            last_match_end: -1,
+            distance: 0,
+        };
+        for m in self.fixed.iter().flatten() {
+            p.set_used(m, self.n1);
+        }
+        p
+    }
+
+    /// Runs the beam search; returns the best path and the arena of chosen matches.
+    fn resolve(&self) -> (Partial, Vec<(Match, u32)>) {
+        let s = self.stage;
+        let n1 = self.n1;
+        let n = s.matches.len();
+        let mut arena: Vec<(Match, u32)> = Vec::new();
+        let mut next: Vec<Partial> = vec![self.start()];
+        let mut paths: Vec<Partial> = Vec::new();
+        for current in 0..=n {
+            std::mem::swap(&mut paths, &mut next);
+            next.clear();
+            // Stable, as Java's Collections.sort.
+            paths.sort_by_key(Partial::rank);
+            paths.truncate(BEAM_SIZE);
+            let mut fallback = None;
+            for (rank, mut path) in paths.drain(..).enumerate() {
+                if current == n {
+                    if path.last_match_end != -1 {
+                        path.chunks += 1;
+                    }
                     next.push(path);
-                } else if let Some(m) = path.matches.get(path.idx).copied().flatten() {
-                    path.count(&m);
-                    path.distance += distance(&m);
-                    next.push(path);
-                } else if rank == 0 {
-                    fallback = Some(path);
-                }
-                continue;
-            }
-            for m in &s.matches[current] {
-                if path.is_used(m) {
                     continue;
                 }
-                let mut np = path.clone();
-                np.set_used(m);
-                np.matches[current] = Some(*m);
-                np.count(m);
-                // The reference charges this distance to the skipping path.
-                path.distance += distance(m);
-                next.push(np);
+                if path.used.get(n1 + current) {
+                    if current < path.idx {
+                        next.push(path);
+                    } else if let Some(m) = self.fixed.get(path.idx).copied().flatten() {
+                        // Only certain matches start at or after the current word.
+                        path.count(&m);
+                        path.distance += distance(&m);
+                        next.push(path);
+                    } else if rank == 0 {
+                        fallback = Some(path);
+                    }
+                    continue;
+                }
+                for m in &s.matches[current] {
+                    if path.is_used(m, n1) {
+                        continue;
+                    }
+                    let mut np = path.clone();
+                    np.set_used(m, n1);
+                    arena.push((*m, np.chosen));
+                    np.chosen = (arena.len() - 1) as u32;
+                    np.count(m);
+                    // The reference charges this distance to the skipping path.
+                    path.distance += distance(m);
+                    next.push(np);
+                }
+                if path.last_match_end != -1 {
+                    path.chunks += 1;
+                    path.last_match_end = -1;
+                }
+                path.idx += 1;
+                next.push(path);
             }
-            if path.last_match_end != -1 {
-                path.chunks += 1;
-                path.last_match_end = -1;
+            if next.is_empty()
+                && let Some(p) = fallback
+            {
+                tracing::warn!("METEOR search: no path could continue; keeping the best one");
+                next.push(p);
             }
-            path.idx += 1;
-            next.push(path);
         }
-        if next.is_empty()
-            && let Some(p) = fallback
-        {
-            tracing::warn!("METEOR search: no path could continue; keeping the best one");
-            next.push(p);
-        }
+        next.sort_by_key(Partial::rank);
+        let best = next.into_iter().next().unwrap_or_else(|| self.start());
+        (best, arena)
     }
-    next.sort_by_key(Partial::rank);
-    next.into_iter()
-        .next()
-        .unwrap_or_else(|| empty_partial(0, 0))
-}
 
-fn empty_partial(n1: usize, n2: usize) -> Partial {
-    Partial {
-        matches: vec![None; n2],
-        match_count: 0,
-        matches1: 0,
-        matches2: 0,
-        all_matches1: 0,
-        all_matches2: 0,
-        chunks: 0,
-        idx: 0,
-        last_match_end: -1,
-        distance: 0,
-        used1: vec![false; n1],
-        used2: vec![false; n2],
+    /// The final alignment: matches by reference start.
+    fn matches_of(&self, best: &Partial, arena: &[(Match, u32)]) -> Vec<Option<Match>> {
+        let mut all = self.fixed.clone();
+        let mut at = best.chosen;
+        while at != NIL {
+            let (m, prev) = arena[at as usize];
+            all[m.start] = Some(m);
+            at = prev;
+        }
+        all
     }
 }
 
@@ -351,6 +420,15 @@ fn count_chunks(matches: &[Option<Match>]) -> i32 {
     chunks
 }
 
+/// Function-word test on the lower-cased word, as the reference does it.
+fn is_function_word(m: &Matchers<'_>, w: &str) -> bool {
+    if w.bytes().any(|b| b.is_ascii_uppercase()) || !w.is_ascii() {
+        m.function_words.contains(&w.to_lowercase())
+    } else {
+        m.function_words.contains(w)
+    }
+}
+
 /// Aligns hypothesis `words1` with reference `words2` (both normalised) and
 /// returns the segment's statistics.
 pub fn align(words1: &[String], words2: &[String], m: &Matchers<'_>) -> MeteorStats {
@@ -369,27 +447,26 @@ pub fn align(words1: &[String], words2: &[String], m: &Matchers<'_>) -> MeteorSt
     }
 
     // One-to-one matches that overlap nothing else are certain.
-    let mut initial = empty_partial(words1.len(), words2.len());
-    for i in 0..s.matches.len() {
-        if let [m] = s.matches[i][..] {
-            let overlap = (0..m.len).any(|k| s.cov2[i + k] != 1)
+    let mut fixed = vec![None; words2.len()];
+    for (slot, cands) in fixed.iter_mut().zip(&s.matches) {
+        if let [m] = cands[..] {
+            let overlap = (0..m.len).any(|k| s.cov2[m.start + k] != 1)
                 || (0..m.match_len).any(|k| s.cov1[m.match_start + k] != 1);
             if !overlap {
-                initial.matches[i] = Some(m);
-                initial.set_used(&m);
+                *slot = Some(m);
             }
         }
     }
-    let best = resolve(&s, initial);
+    let search = Search {
+        stage: &s,
+        fixed,
+        n1: words1.len(),
+    };
+    let (best, arena) = search.resolve();
+    let best_matches = search.matches_of(&best, &arena);
 
-    let is_fn1: Vec<bool> = words1
-        .iter()
-        .map(|w| m.function_words.contains(&w.to_lowercase()))
-        .collect();
-    let is_fn2: Vec<bool> = words2
-        .iter()
-        .map(|w| m.function_words.contains(&w.to_lowercase()))
-        .collect();
+    let is_fn1: Vec<bool> = words1.iter().map(|w| is_function_word(m, w)).collect();
+    let is_fn2: Vec<bool> = words2.iter().map(|w| is_function_word(m, w)).collect();
 
     let mut st = MeteorStats {
         test_length: words1.len() as f64,
@@ -398,7 +475,7 @@ pub fn align(words1: &[String], words2: &[String], m: &Matchers<'_>) -> MeteorSt
         reference_function_words: is_fn2.iter().filter(|&&f| f).count() as f64,
         ..MeteorStats::default()
     };
-    for mt in best.matches.iter().flatten() {
+    for mt in best_matches.iter().flatten() {
         let md = mt.module as usize;
         for k in 0..mt.match_len {
             if is_fn1[mt.match_start + k] {
@@ -415,7 +492,7 @@ pub fn align(words1: &[String], words2: &[String], m: &Matchers<'_>) -> MeteorSt
             }
         }
     }
-    st.chunks = f64::from(count_chunks(&best.matches));
+    st.chunks = f64::from(count_chunks(&best_matches));
     for i in 0..STAGES {
         st.test_word_matches += st.test_content_matches[i] + st.test_function_matches[i];
         st.reference_word_matches +=
@@ -441,8 +518,7 @@ mod tests {
 
     #[test]
     fn exact_and_stem_alignment() {
-        let fw: std::collections::HashSet<String> =
-            ["the", "is"].iter().map(|s| s.to_string()).collect();
+        let fw: FxSet<String> = ["the", "is"].iter().map(|s| s.to_string()).collect();
         let m = Matchers {
             function_words: &fw,
             synonyms: None,

@@ -32,7 +32,6 @@ pub mod paraphrase;
 pub mod stats;
 pub mod synonym;
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -120,7 +119,7 @@ pub struct MeteorResult {
 /// A METEOR 1.5 scorer with its data loaded; cheap to share across threads.
 #[derive(Debug)]
 pub struct Meteor {
-    function_words: HashSet<String>,
+    function_words: paraphrase::FxSet<String>,
     nonbreaking: NonbreakingPrefixes,
     synonyms: Option<SynonymDictionary>,
     paraphrases: Option<ParaphraseTable>,
@@ -204,7 +203,7 @@ impl Meteor {
     /// no nonbreaking prefixes.
     pub fn exact_stem_only() -> Self {
         Self {
-            function_words: HashSet::new(),
+            function_words: paraphrase::FxSet::default(),
             nonbreaking: NonbreakingPrefixes::default(),
             synonyms: None,
             paraphrases: None,

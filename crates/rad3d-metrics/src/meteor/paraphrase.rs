@@ -17,7 +17,7 @@ use crate::error::{MetricsError, Result};
 /// Multiplicative word-at-a-time hasher (the rustc "Fx" scheme): the table
 /// has millions of short keys and no adversarial input.
 #[derive(Default, Clone, Copy)]
-pub(crate) struct FxHasher {
+pub struct FxHasher {
     hash: u64,
 }
 
@@ -66,7 +66,10 @@ impl Hasher for FxHasher {
     }
 }
 
-pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+/// Hash map with [`FxHasher`].
+pub type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+/// Hash set with [`FxHasher`].
+pub type FxSet<K> = std::collections::HashSet<K, BuildHasherDefault<FxHasher>>;
 
 /// Hash of one word: the table is indexed by 64-bit word hashes instead of an
 /// interned vocabulary, so loading needs no string table (a collision between

@@ -5,15 +5,15 @@
 //! detachment rules (`morph`). Two different words match when their sets
 //! intersect. The relations file is not used by METEOR 1.5.
 
-use std::collections::{HashMap, HashSet};
+use super::paraphrase::FxMap;
 
 use super::normalize::{java_lines, java_tokens};
 
 /// Synonym dictionary: word → synset ids, and irregular form → base forms.
 #[derive(Debug, Clone, Default)]
 pub struct SynonymDictionary {
-    word_to_bases: HashMap<String, Vec<String>>,
-    word_to_synsets: HashMap<String, Vec<u32>>,
+    word_to_bases: FxMap<String, Vec<String>>,
+    word_to_synsets: FxMap<String, Vec<u32>>,
 }
 
 /// WordNet 3 detachment suffixes (nouns, verbs, adjectives) and their endings.
@@ -44,7 +44,7 @@ impl SynonymDictionary {
     /// Builds the dictionary from the text of the exceptions and synsets files
     /// (alternating lines: a word, then its forms or synset numbers).
     pub fn parse(exceptions: &str, synsets: &str) -> Self {
-        let mut word_to_bases: HashMap<String, Vec<String>> = HashMap::new();
+        let mut word_to_bases: FxMap<String, Vec<String>> = FxMap::default();
         let mut lines = java_lines(exceptions);
         while let Some(base) = lines.next() {
             let Some(forms) = lines.next() else { break };
@@ -55,7 +55,7 @@ impl SynonymDictionary {
                     .push(base.to_string());
             }
         }
-        let mut word_to_synsets = HashMap::new();
+        let mut word_to_synsets = FxMap::default();
         let mut lines = java_lines(synsets);
         while let Some(word) = lines.next() {
             let Some(ids) = lines.next() else { break };
@@ -91,9 +91,12 @@ impl SynonymDictionary {
         if word.ends_with("ss") || word.encode_utf16().count() <= 2 {
             return word.into();
         }
+        let mut candidate = String::with_capacity(word.len() + 3);
         for (suffix, ending) in SUFFIXES {
             if let Some(stem) = word.strip_suffix(suffix) {
-                let candidate = format!("{stem}{ending}");
+                candidate.clear();
+                candidate.push_str(stem);
+                candidate.push_str(ending);
                 if self.word_to_synsets.contains_key(&candidate) {
                     return candidate.into();
                 }
@@ -120,10 +123,6 @@ impl SynonymDictionary {
 
     /// Whether two synset lists (from [`Self::lookup`]) intersect.
     pub fn intersect(a: &[u32], b: &[u32]) -> bool {
-        if a.len() > 8 && b.len() > 8 {
-            let hs: HashSet<u32> = a.iter().copied().collect();
-            return b.iter().any(|x| hs.contains(x));
-        }
         let (mut i, mut j) = (0, 0);
         while i < a.len() && j < b.len() {
             match a[i].cmp(&b[j]) {
