@@ -31,31 +31,37 @@ pub enum DfMode {
     Fixed,
 }
 
-/// One n-gram of the union of a hypothesis and one reference, with the term-frequency
-/// products the clipped cosine needs (all scaled by the squared idf weight later).
-#[derive(Debug, Clone, Copy)]
-struct Entry {
-    id: u32,
-    order: u8,
+/// Flat storage of every sample's n-gram entries: entry `e` is one n-gram of the union of
+/// a hypothesis and one of its references, with the term-frequency products the clipped
+/// cosine needs (scaled by the squared idf weight at scoring time). Flat arrays keep the
+/// per-resample loop over all entries cache-friendly.
+#[derive(Debug, Clone, Default)]
+struct Entries {
+    id: Vec<u32>,
+    order: Vec<u8>,
     /// hyp tf².
-    hh: f64,
+    hh: Vec<f32>,
     /// ref tf².
-    rr: f64,
+    rr: Vec<f32>,
     /// min(hyp tf, ref tf) · ref tf (clipping).
-    hr: f64,
+    hr: Vec<f32>,
 }
 
 #[derive(Debug, Clone)]
 struct RefPart {
-    entries: Vec<Entry>,
+    /// Range into [`Entries`].
+    start: usize,
+    end: usize,
     penalty: f64,
 }
 
 #[derive(Debug, Clone)]
 struct Sample {
     refs: Vec<RefPart>,
-    /// Distinct n-grams over all references of the sample (its document-frequency votes).
-    df_ids: Vec<u32>,
+    /// Range into `CiderD::df_ids`: the distinct n-grams over all references of the sample
+    /// (its document-frequency votes).
+    df_start: usize,
+    df_end: usize,
 }
 
 /// Per-sample statistics of pycocoevalcap's CIDEr-D.
@@ -63,6 +69,8 @@ struct Sample {
 pub struct CiderD {
     corpus: Corpus,
     samples: Vec<Sample>,
+    entries: Entries,
+    df_ids: Vec<u32>,
     n_ids: usize,
     mode: DfMode,
     /// Per-sample scores on the full corpus (used by [`DfMode::Fixed`]).
@@ -88,12 +96,21 @@ impl CiderD {
             let next = ids.len() as u32;
             *ids.entry(g).or_insert(next)
         };
+        let mut entries = Entries::default();
+        let mut df_ids = Vec::new();
         let mut samples = Vec::with_capacity(corpus.len());
+        let push = |e: &mut Entries, id: u32, g: &NGram, th: f32, tr: f32| {
+            e.id.push(id);
+            e.order.push(order(g) as u8 - 1);
+            e.hh.push(th * th);
+            e.rr.push(tr * tr);
+            e.hr.push(th.min(tr) * tr);
+        };
         for (h, rs) in corpus.hyps.iter().zip(&corpus.refs) {
             let h_ids = vocab.ids(split_tokens(h));
             let h_counts = ngram_counts(&h_ids, MAX_N);
             let h_bigrams = h_ids.len().saturating_sub(1) as f64;
-            let mut df_ids = Vec::new();
+            let df_start = df_ids.len();
             let mut refs = Vec::with_capacity(rs.len());
             for r in rs {
                 let r_ids = vocab.ids(split_tokens(r));
@@ -101,47 +118,38 @@ impl CiderD {
                 // pycocoevalcap's "length" counts bigrams (its `n == 1` is the 2-gram slot).
                 let delta = h_bigrams - r_ids.len().saturating_sub(1) as f64;
                 let penalty = (-(delta * delta) / (2.0 * SIGMA * SIGMA)).exp();
-                let mut entries = Vec::with_capacity(h_counts.len() + r_counts.len());
+                let start = entries.id.len();
                 for (g, &th) in &h_counts {
-                    let tr = f64::from(r_counts.get(g).copied().unwrap_or(0));
-                    let th = f64::from(th);
-                    entries.push(Entry {
-                        id: intern(*g),
-                        order: order(g) as u8 - 1,
-                        hh: th * th,
-                        rr: tr * tr,
-                        hr: th.min(tr) * tr,
-                    });
+                    let tr = r_counts.get(g).copied().unwrap_or(0);
+                    push(&mut entries, intern(*g), g, th as f32, tr as f32);
                 }
                 for (g, &tr) in &r_counts {
                     let id = intern(*g);
                     df_ids.push(id);
                     if !h_counts.contains_key(g) {
-                        let tr = f64::from(tr);
-                        entries.push(Entry {
-                            id,
-                            order: order(g) as u8 - 1,
-                            hh: 0.0,
-                            rr: tr * tr,
-                            hr: 0.0,
-                        });
+                        push(&mut entries, id, g, 0.0, tr as f32);
                     }
                 }
-                entries.sort_unstable_by_key(|e| e.id);
-                refs.push(RefPart { entries, penalty });
+                refs.push(RefPart { start, end: entries.id.len(), penalty });
             }
-            df_ids.sort_unstable();
-            df_ids.dedup();
-            samples.push(Sample { refs, df_ids });
+            df_ids[df_start..].sort_unstable();
+            let mut unique = df_ids.split_off(df_start);
+            unique.dedup();
+            df_ids.extend(unique);
+            samples.push(Sample { refs, df_start, df_end: df_ids.len() });
         }
         let mut me = Self {
             corpus: corpus.clone(),
             samples,
+            entries,
+            df_ids,
             n_ids: ids.len(),
             mode,
             full: Vec::new(),
         };
-        me.full = me.scores_with_counts(&vec![1; me.samples.len()]);
+        let mut full = vec![0.0; me.samples.len()];
+        me.for_each_present(&vec![1; me.samples.len()], |i, s| full[i] = s);
+        me.full = full;
         me
     }
 
@@ -155,80 +163,61 @@ impl CiderD {
         self.mode
     }
 
-    /// Per-sample scores (0 where `counts` is 0) with document frequencies of the corpus
-    /// made of `counts[i]` copies of sample `i`.
-    fn scores_with_counts(&self, counts: &[u32]) -> Vec<f64> {
-        let mut out = vec![0.0; self.samples.len()];
-        self.with_weights(counts, |i, w| out[i] = score_sample(&self.samples[i], w));
-        out
-    }
-
-    /// Computes idf weights for the corpus given by `counts` and calls `f(i, weight_fn)`
-    /// for each sample present.
-    fn with_weights(&self, counts: &[u32], mut f: impl FnMut(usize, &dyn Fn(u32) -> f64)) {
+    /// Scores every sample present in the corpus made of `counts[i]` copies of sample `i`
+    /// with that corpus' document frequencies, calling `f(i, score)`.
+    fn for_each_present(&self, counts: &[u32], mut f: impl FnMut(usize, f64)) {
         let n: u64 = counts.iter().map(|&c| u64::from(c)).sum();
         if n == 0 {
             return;
         }
         DF_SCRATCH.with(|cell| {
             let mut df = cell.borrow_mut();
-            if df.len() < self.n_ids {
-                df.resize(self.n_ids, 0);
-            }
-            for (s, &c) in self.samples.iter().zip(counts) {
-                if c > 0 {
-                    for &id in &s.df_ids {
-                        df[id as usize] += c;
-                    }
+            // Zeroing the whole table is a memset of a few kB to MB: cheaper than undoing
+            // the increments sample by sample.
+            df.clear();
+            df.resize(self.n_ids, 0);
+            for (s, &c) in self.samples.iter().zip(counts).filter(|(_, c)| **c > 0) {
+                for &id in &self.df_ids[s.df_start..s.df_end] {
+                    df[id as usize] += c;
                 }
             }
             let log_n = (n as f64).ln();
-            // ln(max(1, k)) for every possible document frequency k ≤ N.
-            let ln_table: Vec<f64> = (0..=n).map(|k| (k.max(1) as f64).ln()).collect();
-            {
-                let df = &*df;
-                let weight = |id: u32| log_n - ln_table[df[id as usize] as usize];
-                for (i, &c) in counts.iter().enumerate() {
-                    if c > 0 {
-                        f(i, &weight);
-                    }
-                }
-            }
-            for (s, &c) in self.samples.iter().zip(counts) {
+            // idf weight log(N) - log(max(1, df)) for every possible df ≤ N.
+            let idf: Vec<f64> = (0..=n).map(|k| log_n - (k.max(1) as f64).ln()).collect();
+            for (i, &c) in counts.iter().enumerate() {
                 if c > 0 {
-                    for &id in &s.df_ids {
-                        df[id as usize] = 0;
-                    }
+                    f(i, self.score_sample(&self.samples[i], &df, &idf));
                 }
             }
         });
     }
-}
 
-/// One sample's CIDEr-D given the idf weight of each n-gram id.
-fn score_sample(s: &Sample, weight: &dyn Fn(u32) -> f64) -> f64 {
-    let mut total = [0.0f64; MAX_N];
-    for r in &s.refs {
-        let mut num = [0.0f64; MAX_N];
-        let mut nh = [0.0f64; MAX_N];
-        let mut nr = [0.0f64; MAX_N];
-        for e in &r.entries {
-            let w = weight(e.id);
-            let w2 = w * w;
-            let o = e.order as usize;
-            num[o] += e.hr * w2;
-            nh[o] += e.hh * w2;
-            nr[o] += e.rr * w2;
-        }
-        for o in 0..MAX_N {
-            let mut v = num[o];
-            if nh[o] != 0.0 && nr[o] != 0.0 {
-                v /= nh[o].sqrt() * nr[o].sqrt();
+    /// One sample's CIDEr-D given document frequencies and the idf of each frequency.
+    fn score_sample(&self, s: &Sample, df: &[u32], idf: &[f64]) -> f64 {
+        let e = &self.entries;
+        let mut total = [0.0f64; MAX_N];
+        for r in &s.refs {
+            let mut num = [0.0f64; MAX_N];
+            let mut nh = [0.0f64; MAX_N];
+            let mut nr = [0.0f64; MAX_N];
+            for k in r.start..r.end {
+                let w = idf[df[e.id[k] as usize] as usize];
+                let w2 = w * w;
+                let o = e.order[k] as usize & (MAX_N - 1);
+                num[o] += f64::from(e.hr[k]) * w2;
+                nh[o] += f64::from(e.hh[k]) * w2;
+                nr[o] += f64::from(e.rr[k]) * w2;
             }
-            total[o] += v * r.penalty;
+            for o in 0..MAX_N {
+                let mut v = num[o];
+                if nh[o] != 0.0 && nr[o] != 0.0 {
+                    v /= nh[o].sqrt() * nr[o].sqrt();
+                }
+                total[o] += v * r.penalty;
+            }
         }
+        total.iter().sum::<f64>() / MAX_N as f64 / s.refs.len() as f64 * 10.0
     }
-    total.iter().sum::<f64>() / MAX_N as f64 / s.refs.len() as f64 * 10.0
 }
 
 impl CorpusMetric for CiderD {
@@ -256,9 +245,7 @@ impl CorpusMetric for CiderD {
                 }
             }
             DfMode::Corpus => {
-                self.with_weights(counts, |i, w| {
-                    sum += score_sample(&self.samples[i], w) * f64::from(counts[i]);
-                });
+                self.for_each_present(counts, |i, v| sum += v * f64::from(counts[i]));
             }
         }
         out[0] = sum / n as f64;
