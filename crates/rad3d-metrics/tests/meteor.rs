@@ -150,3 +150,42 @@ fn per_sample_statistics_reaggregate_to_the_corpus_score() {
     let s = score_from_stats(&boot);
     assert!((0.0..=1.0).contains(&s));
 }
+
+#[test]
+fn missing_data_falls_back_to_exact_and_stem() {
+    let m = Meteor::new(&MeteorResources::from_dir("/nonexistent/meteor-data")).unwrap();
+    assert_eq!(m.mode(), MeteorMode::ExactStem);
+    let res = m.corpus(&[(vec!["the nodules are small ."], "the nodule is small .")]);
+    assert_eq!(res.mode, MeteorMode::ExactStem);
+    let st = res.stats[0];
+    // "nodule"/"nodules" by stem; no function words without the list.
+    assert_eq!(st.test_content_matches, [3.0, 1.0, 0.0, 0.0]);
+    assert_eq!(st.test_function_words, 0.0);
+
+    // With the synonym tables but without the paraphrase table: still exact + stem only.
+    let full = MeteorResources::default_location();
+    if !full.synsets().is_file() {
+        missing("METEOR data (target/assets/meteor)");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("rad3d-meteor-partial-{}", std::process::id()));
+    for (from, to) in [
+        (full.synsets(), "synonym/english.synsets"),
+        (full.exceptions(), "synonym/english.exceptions"),
+        (full.function_words(), "function/english.words"),
+        (full.nonbreaking_prefixes(), "nonbreaking/english.prefixes"),
+    ] {
+        let to = dir.join(to);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(from, to).unwrap();
+    }
+    let partial = Meteor::new(&MeteorResources::from_dir(&dir)).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(partial.mode(), MeteorMode::ExactStem);
+    let st = partial.segment_stats(&["the heart is large ."], "the heart is big .");
+    assert_eq!(
+        st.test_content_matches[2], 0.0,
+        "no synonym stage in fallback mode"
+    );
+    assert_eq!(st.test_function_words, 3.0);
+}

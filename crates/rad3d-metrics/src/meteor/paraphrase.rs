@@ -205,12 +205,123 @@ impl ParaphraseTable {
         builder.finish()
     }
 
+    /// Loads the table through a binary cache kept beside it
+    /// (`<file>.rad3d-index`, ≈ 120 MB for the English table): a cache whose
+    /// recorded size and modification time match the table is read instead of
+    /// decompressing and parsing; otherwise the table is parsed and the cache
+    /// (re)written, best effort (a read-only directory just means no cache).
+    pub fn load_cached(path: &Path) -> Result<Self> {
+        let stamp = file_stamp(path)?;
+        let cache = cache_path(path);
+        if let Some(t) = Self::read_cache(&cache, stamp) {
+            return Ok(t);
+        }
+        let t = Self::load(path)?;
+        if let Err(e) = t.write_cache(&cache, stamp) {
+            tracing::debug!(path = %cache.display(), error = %e, "paraphrase cache not written");
+        }
+        Ok(t)
+    }
+
+    fn read_cache(cache: &Path, stamp: [u64; 2]) -> Option<Self> {
+        let bytes = std::fs::read(cache).ok()?;
+        let mut r = Cursor {
+            bytes: &bytes,
+            pos: 0,
+        };
+        if r.take(8)? != CACHE_MAGIC || [r.u64()?, r.u64()?] != stamp {
+            return None;
+        }
+        let max_phrase = usize::try_from(r.u64()?).ok()?;
+        let n_words = usize::try_from(r.u64()?).ok()?;
+        let n_offsets = usize::try_from(r.u64()?).ok()?;
+        let n_index = usize::try_from(r.u64()?).ok()?;
+        let n_scattered = usize::try_from(r.u64()?).ok()?;
+        let words = r.take(n_words.checked_mul(8)?)?;
+        let words: Vec<u64> = words
+            .chunks_exact(8)
+            .map(|c| {
+                c.iter()
+                    .rev()
+                    .fold(0u64, |acc, &b| (acc << 8) | u64::from(b))
+            })
+            .collect();
+        let offsets: Vec<u32> = r
+            .take(n_offsets.checked_mul(4)?)?
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        let mut index = FxMap::default();
+        index.reserve(n_index);
+        for _ in 0..n_index {
+            index.insert(r.u64()?, (r.u32()?, r.u32()?));
+        }
+        let mut scattered = FxMap::default();
+        for _ in 0..n_scattered {
+            let key = r.u64()?;
+            let n = r.u32()? as usize;
+            let entries = (0..n).map(|_| r.u32()).collect::<Option<Vec<u32>>>()?;
+            scattered.insert(key, entries);
+        }
+        if r.pos != bytes.len() || offsets.last().map(|&o| o as usize) != Some(words.len()) {
+            return None;
+        }
+        Some(Self {
+            words,
+            offsets,
+            index,
+            scattered,
+            max_phrase,
+        })
+    }
+
+    fn write_cache(&self, cache: &Path, stamp: [u64; 2]) -> std::io::Result<()> {
+        let mut out = Vec::with_capacity(64 + self.words.len() * 8 + self.offsets.len() * 4);
+        out.extend_from_slice(CACHE_MAGIC);
+        for v in [
+            stamp[0],
+            stamp[1],
+            self.max_phrase as u64,
+            self.words.len() as u64,
+            self.offsets.len() as u64,
+            self.index.len() as u64,
+            self.scattered.len() as u64,
+        ] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        for w in &self.words {
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+        for o in &self.offsets {
+            out.extend_from_slice(&o.to_le_bytes());
+        }
+        for (k, (a, b)) in &self.index {
+            out.extend_from_slice(&k.to_le_bytes());
+            out.extend_from_slice(&a.to_le_bytes());
+            out.extend_from_slice(&b.to_le_bytes());
+        }
+        for (k, entries) in &self.scattered {
+            out.extend_from_slice(&k.to_le_bytes());
+            out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
+            for e in entries {
+                out.extend_from_slice(&e.to_le_bytes());
+            }
+        }
+        // Written aside and renamed, so concurrent loaders never see half a file.
+        let tmp = cache.with_extension(format!("tmp{}", std::process::id()));
+        std::fs::write(&tmp, &out)?;
+        std::fs::rename(&tmp, cache).inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
+    }
+
     /// Parses an uncompressed table held in memory (tests, small tables).
     pub fn from_text(text: &str) -> Result<Self> {
         let mut builder = Builder::default();
-        builder.feed(text.as_bytes())?;
-        if !text.ends_with('\n') {
-            builder.feed(b"\n")?;
+        if text.ends_with('\n') || text.is_empty() {
+            builder.feed(text.as_bytes())?;
+        } else {
+            builder.feed(format!("{text}\n").as_bytes())?;
         }
         builder.finish()
     }
@@ -256,6 +367,55 @@ impl ParaphraseTable {
     }
 }
 
+/// First bytes of a cache file (format version included).
+const CACHE_MAGIC: &[u8; 8] = b"R3DPARA1";
+
+/// The cache file of a table.
+fn cache_path(path: &Path) -> std::path::PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".rad3d-index");
+    path.with_file_name(name)
+}
+
+/// Size and modification time (ns since the epoch) of a file.
+fn file_stamp(path: &Path) -> Result<[u64; 2]> {
+    let meta = std::fs::metadata(path).map_err(|source| MetricsError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as u64);
+    Ok([meta.len(), mtime])
+}
+
+/// Little-endian reader over a cache file.
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let end = self.pos.checked_add(n)?;
+        let out = self.bytes.get(self.pos..end)?;
+        self.pos = end;
+        Some(out)
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        self.take(8)
+            .map(|b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        self.take(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+}
+
 /// Reads until `buf` is full or the stream ends.
 fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
@@ -289,22 +449,48 @@ fn is_delim(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\x0c')
 }
 
-/// Calls `f` with the hash of every token of `line`.
+/// Calls `f` with the hash of every token of the line starting at
+/// `block[pos]` and returns where the line ends (its `\n`, or the block end):
+/// one pass over the bytes for both line and token boundaries.
 #[inline]
-fn for_each_token_hash(line: &[u8], mut f: impl FnMut(u64)) {
-    let mut i = 0;
-    while i < line.len() {
-        while i < line.len() && is_delim(line[i]) {
-            i += 1;
+fn scan_line(block: &[u8], mut pos: usize, mut f: impl FnMut(u64)) -> usize {
+    let n = block.len();
+    loop {
+        while pos < n && is_delim(block[pos]) {
+            pos += 1;
         }
-        let start = i;
-        while i < line.len() && !is_delim(line[i]) {
-            i += 1;
+        if pos >= n || block[pos] == b'\n' {
+            return pos;
         }
-        if i > start {
-            f(bytes_hash(&line[start..i]));
+        let start = pos;
+        while pos < n && block[pos] != b'\n' && !is_delim(block[pos]) {
+            pos += 1;
         }
+        f(bytes_hash(&block[start..pos]));
     }
+}
+
+/// Position of the next `\n` at or after `pos`, eight bytes at a time.
+#[inline]
+fn find_newline(block: &[u8], mut pos: usize) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const NL: u64 = LO * b'\n' as u64;
+    while pos + 8 <= block.len() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&block[pos..pos + 8]);
+        let x = u64::from_le_bytes(w) ^ NL;
+        // Classic "has zero byte" test: exact for the lowest zero byte.
+        let z = x.wrapping_sub(LO) & !x & HI;
+        if z != 0 {
+            return Some(pos + (z.trailing_zeros() / 8) as usize);
+        }
+        pos += 8;
+    }
+    block[pos..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map(|i| pos + i)
 }
 
 impl Builder {
@@ -313,54 +499,61 @@ impl Builder {
             self.table.offsets.push(0);
         }
         let mut pos = 0;
-        while let Some(nl) = block[pos..].iter().position(|&b| b == b'\n') {
-            let line = &block[pos..pos + nl];
-            pos += nl + 1;
+        while pos < block.len() {
+            let end = match self.phase {
+                // The probability line is not used.
+                0 => {
+                    self.phase = 1;
+                    find_newline(block, pos).unwrap_or(block.len())
+                }
+                1 => {
+                    let mut key = 0;
+                    let mut len = 0;
+                    let end = scan_line(block, pos, |w| {
+                        key = extend_key(key, w);
+                        len += 1;
+                    });
+                    self.reference_key = key;
+                    self.reference_len = len;
+                    self.phase = 2;
+                    end
+                }
+                _ => {
+                    let words = &mut self.table.words;
+                    let end = scan_line(block, pos, |w| words.push(w));
+                    self.end_entry();
+                    end
+                }
+            };
+            if end >= block.len() {
+                return Err(MetricsError::Input(format!(
+                    "paraphrase table block does not end a line (line {})",
+                    self.line_no + 1
+                )));
+            }
             self.line_no += 1;
-            self.line(line);
-        }
-        if pos != block.len() {
-            return Err(MetricsError::Input(format!(
-                "paraphrase table block does not end a line (line {})",
-                self.line_no
-            )));
+            pos = end + 1;
         }
         Ok(())
     }
 
-    fn line(&mut self, line: &[u8]) {
-        match self.phase {
-            0 => self.phase = 1,
-            1 => {
-                let mut key = 0;
-                let mut len = 0;
-                for_each_token_hash(line, |w| {
-                    key = extend_key(key, w);
-                    len += 1;
-                });
-                self.reference_key = key;
-                self.reference_len = len;
-                self.phase = 2;
-            }
-            _ => {
-                let t = &mut self.table;
-                for_each_token_hash(line, |w| t.words.push(w));
-                let entry = (t.offsets.len() - 1) as u32;
-                t.offsets.push(t.words.len() as u32);
-                self.phase = 0;
-                if self.reference_len == 0 {
-                    // An empty reference phrase is never looked up.
-                    return;
-                }
-                t.max_phrase = t.max_phrase.max(self.reference_len);
-                let key = self.reference_key;
-                if self.open_group.is_some_and(|(k, _)| k == key) {
-                    return;
-                }
-                self.close_group(entry);
-                self.open_group = Some((key, entry));
-            }
+    /// Closes the entry whose paraphrase words were just pushed.
+    fn end_entry(&mut self) {
+        let t = &mut self.table;
+        let entry = (t.offsets.len() - 1) as u32;
+        t.offsets.push(t.words.len() as u32);
+        self.phase = 0;
+        if self.reference_len == 0 {
+            // An empty reference phrase is never looked up.
+            return;
         }
+        t.max_phrase = t.max_phrase.max(self.reference_len);
+        let key = self.reference_key;
+        if self.open_group.is_some_and(|(k, _)| k == key) {
+            return;
+        }
+        self.close_group(entry);
+        self.open_group = Some((key, entry));
     }
 
     /// Records the open group's entries, which end before `end`.
@@ -424,5 +617,18 @@ mod tests {
             ]
         );
         assert!(ParaphraseTable::from_text("0.1\nonly ref\n").is_err());
+
+        // Binary cache round trip.
+        let dir = std::env::temp_dir().join(format!("rad3d-para-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cache = dir.join("t.rad3d-index");
+        t.write_cache(&cache, [7, 9]).unwrap();
+        let back = ParaphraseTable::read_cache(&cache, [7, 9]).unwrap();
+        assert!(ParaphraseTable::read_cache(&cache, [7, 10]).is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+        let mut again = Vec::new();
+        back.for_each_path(&ids, 0, |len, p| again.push((len, p.to_vec())));
+        assert_eq!(again, got);
+        assert_eq!(back.len(), t.len());
     }
 }

@@ -152,6 +152,32 @@ impl MeteorStats {
     }
 }
 
+impl MeteorStats {
+    /// Adds `copies` copies of one segment's statistics (a bootstrap
+    /// multiplicity): exactly `copies` times `+= seg`, as counts are integers.
+    pub fn add_copies(&mut self, seg: &MeteorStats, copies: u32) {
+        if copies == 0 {
+            return;
+        }
+        let c = f64::from(copies);
+        self.test_length += c * seg.test_length;
+        self.reference_length += c * seg.reference_length;
+        self.test_function_words += c * seg.test_function_words;
+        self.reference_function_words += c * seg.reference_function_words;
+        for i in 0..STAGES {
+            self.test_content_matches[i] += c * seg.test_content_matches[i];
+            self.reference_content_matches[i] += c * seg.reference_content_matches[i];
+            self.test_function_matches[i] += c * seg.test_function_matches[i];
+            self.reference_function_matches[i] += c * seg.reference_function_matches[i];
+        }
+        if !seg.is_perfect() {
+            self.chunks += c * seg.chunks;
+        }
+        self.test_word_matches += c * seg.test_word_matches;
+        self.reference_word_matches += c * seg.reference_word_matches;
+    }
+}
+
 /// Adds one segment's (or one aggregate's) statistics, as `MeteorStats.addStats`:
 /// chunks of a perfect one-chunk segment are not counted.
 impl AddAssign<&MeteorStats> for MeteorStats {
@@ -305,6 +331,9 @@ mod tests {
         assert_eq!(score_from_stats(&s), 1.0);
         let sum: MeteorStats = [s, s].iter().sum();
         assert_eq!(sum.chunks, 0.0);
+        let mut twice = MeteorStats::default();
+        twice.add_copies(&s, 2);
+        assert_eq!(twice, sum);
         assert_eq!(score_from_stats(&sum), 1.0);
         assert_eq!(score_from_stats(&MeteorStats::default()), 0.0);
     }
