@@ -1,5 +1,39 @@
 //! Decoder-only LLMs with prefix conditioning: GPT-2 and LLaMA families, HF and
 //! GGUF weights, tokenizers, KV cache and generation.
+//!
+//! Every model implements [`CausalLm`]: embed token ids, run a forward pass from
+//! embeddings (so a projected image prefix and token embeddings travel together),
+//! optionally continuing a preallocated [`KvCache`], and project to logits.
+//! [`Llm`] holds either family; [`generate`] decodes greedily, by beam search or by
+//! sampling, batched, with per-sequence stopping.
+//!
+//! ```no_run
+//! use burn::backend::Flex;
+//! use burn::tensor::Tensor;
+//! use rad3d_llm::{CausalLm, GenerationConfig, Llm, Tokenizer, generate};
+//!
+//! # fn main() -> rad3d_llm::Result<()> {
+//! let device = Default::default();
+//! // A HF directory (config.json + model.safetensors); GGUF files load through `gguf`.
+//! let model = Llm::<Flex>::from_hf_dir("SmolLM2-135M-Instruct", &device)?.freeze();
+//! let tokenizer = Tokenizer::from_dir("SmolLM2-135M-Instruct")?;
+//! tokenizer.check_vocab(model.vocab_size())?;
+//!
+//! // Teacher forcing: [prefix ; token embeddings] -> logits [B, P + T, V].
+//! let prefix = Tensor::<Flex, 3>::zeros([1, 10, model.hidden_size()], &device);
+//! let ids = tokenizer.encode("Findings:", true)?;
+//! let ids_t = Tensor::from_data(
+//!     burn::tensor::TensorData::new(ids.iter().map(|&t| t as i64).collect::<Vec<_>>(), [1, ids.len()]),
+//!     &device,
+//! );
+//! let embeds = Tensor::cat(vec![prefix.clone(), model.embed(ids_t)], 1);
+//! let _logits = model.forward(embeds, None, None);
+//!
+//! // Generation after the prefix, greedy as in the paper.
+//! let out = generate(&model, Some(prefix), &[ids], &GenerationConfig::greedy(100))?;
+//! println!("{}", tokenizer.decode(&out[0], true)?);
+//! # Ok(()) }
+//! ```
 
 pub mod attention;
 pub mod cache;

@@ -191,7 +191,11 @@ impl<B: Backend> Prepared<B> {
         } else {
             let rows = (0..batch)
                 .map(|r| {
-                    let mut parts = vec![model.embed(ids(vec![pad; longest - prompts[r].len()]))];
+                    let mut parts = Vec::new();
+                    let pads = longest - prompts[r].len();
+                    if pads > 0 {
+                        parts.push(model.embed(ids(vec![pad; pads])));
+                    }
                     if let Some(p) = &prefix {
                         parts.push(p.clone().narrow(0, r, 1));
                     }

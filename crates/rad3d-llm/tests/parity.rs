@@ -1,0 +1,271 @@
+//! Parity with HF transformers on every model folder that carries a `fixture.safetensors`:
+//! the shared fixtures (`$RAD3D_FIXTURES/llm/*`) and the extra configurations generated
+//! by `scripts/reference/llm_fixtures.py` into `tests/data/*` (other head counts, GQA
+//! ratios, untied heads, biases, rope variants, vocab sizes, dtypes, shards, padding).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use burn::backend::Flex;
+use burn::tensor::{Int, Tensor, TensorData};
+use rad3d_llm::{CausalLm, Decoding, GenerationConfig, Llm, generate};
+use safetensors::{Dtype, SafeTensors};
+
+type B = Flex;
+
+/// Where the shared fixtures live; `None` (after a notice) when absent outside CI.
+fn shared_fixtures() -> Option<PathBuf> {
+    let root = std::env::var("RAD3D_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"));
+    if root.is_dir() {
+        return Some(root);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "fixtures missing at {}",
+        root.display()
+    );
+    eprintln!("skipping: fixtures not found at {}", root.display());
+    None
+}
+
+/// A fixture file's tensors: name → (shape, values as f64).
+struct Fixture(HashMap<String, (Vec<usize>, Vec<f64>)>);
+
+impl Fixture {
+    fn read(path: &Path) -> Self {
+        let bytes = std::fs::read(path).unwrap();
+        let st = SafeTensors::deserialize(&bytes).unwrap();
+        let mut map = HashMap::new();
+        for (name, view) in st.tensors() {
+            let d = view.data();
+            let values: Vec<f64> = match view.dtype() {
+                Dtype::F32 => d
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes(b.try_into().unwrap()) as f64)
+                    .collect(),
+                Dtype::I64 => d
+                    .chunks_exact(8)
+                    .map(|b| i64::from_le_bytes(b.try_into().unwrap()) as f64)
+                    .collect(),
+                Dtype::BOOL | Dtype::U8 => d.iter().map(|&b| b as f64).collect(),
+                other => panic!("{}: unexpected dtype {other:?} for {name}", path.display()),
+            };
+            map.insert(name, (view.shape().to_vec(), values));
+        }
+        Self(map)
+    }
+    fn get(&self, name: &str) -> Option<&(Vec<usize>, Vec<f64>)> {
+        self.0.get(name)
+    }
+    fn ids(&self, name: &str) -> Option<Vec<Vec<u32>>> {
+        self.get(name).map(|(s, v)| {
+            v.chunks(s[1])
+                .map(|r| r.iter().map(|&x| x as u32).collect())
+                .collect()
+        })
+    }
+    fn tensor3(&self, name: &str) -> Option<Tensor<B, 3>> {
+        self.get(name).map(|(s, v)| {
+            let data: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+            Tensor::from_data(
+                TensorData::new(data, [s[0], s[1], s[2]]),
+                &Default::default(),
+            )
+        })
+    }
+}
+
+fn ids_tensor(ids: &[Vec<u32>]) -> Tensor<B, 2, Int> {
+    let data: Vec<i64> = ids.iter().flatten().map(|&t| t as i64).collect();
+    Tensor::from_data(
+        TensorData::new(data, [ids.len(), ids[0].len()]),
+        &Default::default(),
+    )
+}
+
+fn max_abs_diff(got: Tensor<B, 3>, want: &(Vec<usize>, Vec<f64>)) -> f64 {
+    assert_eq!(got.dims().to_vec(), want.0, "shape");
+    let got: Vec<f32> = got.into_data().to_vec().unwrap();
+    got.iter()
+        .zip(&want.1)
+        .map(|(a, b)| (*a as f64 - b).abs())
+        .fold(0.0, f64::max)
+}
+
+const TOL: f64 = 1e-4;
+
+/// Checks one model folder against its fixture; returns the largest logit difference.
+fn check_model_dir(dir: &Path) -> f64 {
+    let name = dir.display().to_string();
+    let device = Default::default();
+    let model = Llm::<B>::from_hf_dir(dir, &device).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let fx = Fixture::read(&dir.join("fixture.safetensors"));
+    let mut worst = 0.0f64;
+    let ids = fx.ids("input_ids").expect("input_ids");
+
+    // Full forward from token embeddings.
+    let logits = model.forward(model.embed(ids_tensor(&ids)), None, None);
+    let d = max_abs_diff(logits, fx.get("logits").unwrap());
+    assert!(d <= TOL, "{name}: logits max |Δ| {d}");
+    worst = worst.max(d);
+
+    // Prefix fed as embeddings.
+    if let (Some(prefix), Some(want)) = (fx.tensor3("prefix"), fx.get("logits_with_prefix")) {
+        let embeds = Tensor::cat(vec![prefix.clone(), model.embed(ids_tensor(&ids))], 1);
+        let d = max_abs_diff(model.forward(embeds.clone(), None, None), want);
+        assert!(d <= TOL, "{name}: logits_with_prefix max |Δ| {d}");
+        worst = worst.max(d);
+
+        // Cached incremental decoding equals the full forward: 5 positions, then one at a time.
+        let t = embeds.dims()[1];
+        let mut cache = model.new_cache(1, t, &device);
+        let mut parts = vec![model.forward(embeds.clone().narrow(1, 0, 5), None, Some(&mut cache))];
+        for i in 5..t {
+            parts.push(model.forward(embeds.clone().narrow(1, i, 1), None, Some(&mut cache)));
+        }
+        let d = max_abs_diff(Tensor::cat(parts, 1), want);
+        assert!(d <= TOL, "{name}: cached decoding max |Δ| {d}");
+    }
+
+    // Greedy generation, ids exact.
+    if let Some(want) = fx.ids("greedy_ids") {
+        let new = want[0].len() - ids[0].len();
+        let out = generate(&model, None, &ids, &GenerationConfig::greedy(new)).unwrap();
+        let mut got = ids[0].clone();
+        got.extend(&out[0]);
+        assert_eq!(got, want[0], "{name}: greedy ids");
+    }
+
+    // Left-padded batch: logits at real positions and batched greedy per row.
+    if let (Some(pids), Some(pmask)) = (fx.ids("padded_ids"), fx.ids("padded_mask")) {
+        let mask: Vec<bool> = pmask.iter().flatten().map(|&m| m == 1).collect();
+        let mask_t = Tensor::<B, 2, burn::tensor::Bool>::from_data(
+            TensorData::new(mask.clone(), [pids.len(), pids[0].len()]),
+            &device,
+        );
+        let logits = model.forward(model.embed(ids_tensor(&pids)), Some(mask_t), None);
+        let want = fx.get("padded_logits").unwrap();
+        let got: Vec<f32> = logits.into_data().to_vec().unwrap();
+        let v = want.0[2];
+        let mut d = 0.0f64;
+        for (pos, &real) in mask.iter().enumerate() {
+            if real {
+                for j in 0..v {
+                    d = d.max((got[pos * v + j] as f64 - want.1[pos * v + j]).abs());
+                }
+            }
+        }
+        assert!(d <= TOL, "{name}: padded logits max |Δ| {d}");
+        worst = worst.max(d);
+        if let Some(want) = fx.ids("padded_greedy") {
+            let prompts: Vec<Vec<u32>> = pids
+                .iter()
+                .zip(&pmask)
+                .map(|(r, m)| {
+                    r.iter()
+                        .zip(m)
+                        .filter(|(_, m)| **m == 1)
+                        .map(|(t, _)| *t)
+                        .collect()
+                })
+                .collect();
+            let new = want[0].len() - pids[0].len();
+            let cfg = GenerationConfig::greedy(new).with_eos(vec![]);
+            let out = generate(&model, None, &prompts, &cfg).unwrap();
+            for (row, o) in out.iter().enumerate() {
+                assert_eq!(
+                    o[..],
+                    want[row][pids[0].len()..],
+                    "{name}: padded greedy row {row}"
+                );
+            }
+        }
+    }
+
+    // Beam search and processors, against transformers' generate with the same settings.
+    for (key, cfg) in reference_generation_configs() {
+        if let Some(want) = fx.ids(key) {
+            let out = generate(&model, None, &ids, &cfg).unwrap();
+            let mut got = ids[0].clone();
+            got.extend(&out[0]);
+            // HF pads finished sequences of a batch; a single sequence ends where it stops.
+            assert_eq!(got, want[0], "{name}: {key} ({cfg:?})");
+        }
+    }
+    worst
+}
+
+/// The decoding settings `scripts/reference/llm_fixtures.py` runs through transformers.
+fn reference_generation_configs() -> Vec<(&'static str, GenerationConfig)> {
+    vec![
+        ("beam_r2gengpt", GenerationConfig::r2gengpt(10)),
+        (
+            "beam_ngram",
+            GenerationConfig {
+                decoding: Decoding::Beam {
+                    num_beams: 4,
+                    length_penalty: 1.0,
+                    early_stopping: true,
+                },
+                ..GenerationConfig::greedy(10)
+            }
+            .with_no_repeat_ngram_size(2)
+            .with_min_new_tokens(4),
+        ),
+        (
+            "greedy_penalty",
+            GenerationConfig::greedy(10)
+                .with_repetition_penalty(1.5)
+                .with_no_repeat_ngram_size(3),
+        ),
+    ]
+}
+
+fn model_dirs(root: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.join("config.json").is_file()
+                && (p.join("model.safetensors").is_file()
+                    || p.join("model.safetensors.index.json").is_file())
+                && p.join("fixture.safetensors").is_file()
+        })
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+#[test]
+fn shared_llm_fixtures_match_transformers() {
+    let Some(root) = shared_fixtures() else {
+        return;
+    };
+    let dirs = model_dirs(&root.join("llm"));
+    assert!(
+        !dirs.is_empty(),
+        "no model fixture under {}",
+        root.join("llm").display()
+    );
+    for dir in dirs {
+        let d = check_model_dir(&dir);
+        eprintln!("{}: max |Δ| {d:.2e}", dir.display());
+    }
+}
+
+#[test]
+fn generated_configurations_match_transformers() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let dirs = model_dirs(&root);
+    assert!(
+        dirs.len() >= 5,
+        "expected the generated fixtures in {}",
+        root.display()
+    );
+    for dir in dirs {
+        let d = check_model_dir(&dir);
+        eprintln!("{}: max |Δ| {d:.2e}", dir.display());
+    }
+}
