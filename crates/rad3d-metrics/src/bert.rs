@@ -18,7 +18,7 @@ use burn::tensor::{Int, Tensor, TensorData, bf16, f16};
 use safetensors::{Dtype, SafeTensors};
 use serde::Deserialize;
 
-use crate::error::{MetricsError, Result};
+use crate::error::MetricsError;
 
 /// Hyper-parameters of a BERT-family encoder (the fields of HF `config.json` it uses).
 #[derive(Config, Debug)]
@@ -86,7 +86,7 @@ fn default_eps() -> f64 {
 
 impl BertConfig {
     /// Reads an HF `config.json` of a BERT or RoBERTa model.
-    pub fn from_hf_json(path: impl AsRef<Path>) -> Result<Self> {
+    pub fn from_hf_json(path: impl AsRef<Path>) -> crate::Result<Self> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|source| MetricsError::Io {
             path: path.to_path_buf(),
@@ -324,7 +324,7 @@ impl<B: Backend> BertModel<B> {
     }
 
     /// Loads `config.json` and `model.safetensors` from an HF model directory.
-    pub fn load(dir: impl AsRef<Path>, device: &B::Device) -> Result<(Self, BertConfig)> {
+    pub fn load(dir: impl AsRef<Path>, device: &B::Device) -> crate::Result<(Self, BertConfig)> {
         let dir = dir.as_ref();
         let config = BertConfig::from_hf_json(dir.join("config.json"))?;
         let model = Self::load_safetensors(&config, dir.join("model.safetensors"), device)?;
@@ -338,7 +338,7 @@ impl<B: Backend> BertModel<B> {
         config: &BertConfig,
         path: impl AsRef<Path>,
         device: &B::Device,
-    ) -> Result<Self> {
+    ) -> crate::Result<Self> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|source| MetricsError::Io {
             path: path.to_path_buf(),
@@ -439,7 +439,7 @@ struct Weights<'a> {
 }
 
 impl<'a> Weights<'a> {
-    fn new(path: &Path, st: &'a SafeTensors<'a>) -> Result<Self> {
+    fn new(path: &Path, st: &'a SafeTensors<'a>) -> crate::Result<Self> {
         let anchor = "embeddings.word_embeddings.weight";
         let prefix = st
             .names()
@@ -473,7 +473,7 @@ impl<'a> Weights<'a> {
         name: &str,
         shape: [usize; D],
         device: &B::Device,
-    ) -> Result<Tensor<B, D>> {
+    ) -> crate::Result<Tensor<B, D>> {
         let full = format!("{}{name}", self.prefix);
         let view = self
             .st
@@ -511,7 +511,7 @@ impl<'a> Weights<'a> {
         legacy: &str,
         shape: [usize; D],
         device: &B::Device,
-    ) -> Result<Tensor<B, D>> {
+    ) -> crate::Result<Tensor<B, D>> {
         let full = format!("{}{name}", self.prefix);
         if self.st.tensor(&full).is_err()
             && self.st.tensor(&format!("{}{legacy}", self.prefix)).is_ok()
@@ -530,7 +530,7 @@ impl<'a> Weights<'a> {
         d_in: usize,
         d_out: usize,
         device: &B::Device,
-    ) -> Result<()> {
+    ) -> crate::Result<()> {
         let weight = self.get::<B, 2>(&format!("{name}.weight"), [d_out, d_in], device)?;
         linear.weight = Param::from_tensor(weight.transpose());
         linear.bias = Some(Param::from_tensor(self.get(
@@ -548,7 +548,7 @@ impl<'a> Weights<'a> {
         name: &str,
         d: usize,
         device: &B::Device,
-    ) -> Result<()> {
+    ) -> crate::Result<()> {
         let gamma = self.get_or(
             &format!("{name}.weight"),
             &format!("{name}.gamma"),
