@@ -32,13 +32,14 @@ pub enum DfMode {
 }
 
 /// Flat storage of every sample's n-gram entries: entry `e` is one n-gram of the union of
-/// a hypothesis and one of its references, with the term-frequency products the clipped
-/// cosine needs (scaled by the squared idf weight at scoring time). Flat arrays keep the
-/// per-resample loop over all entries cache-friendly.
+/// a hypothesis and one of its references that occurs in some reference of the corpus,
+/// with the term-frequency products the clipped cosine needs (scaled by the squared idf
+/// weight at scoring time). Flat arrays, grouped by n-gram order, keep the per-resample
+/// loop over all entries cache-friendly and free of memory-carried dependencies.
 #[derive(Debug, Clone, Default)]
 struct Entries {
+    /// Dense id among the n-grams that occur in some reference.
     id: Vec<u32>,
-    order: Vec<u8>,
     /// hyp tf².
     hh: Vec<f32>,
     /// ref tf².
@@ -49,9 +50,11 @@ struct Entries {
 
 #[derive(Debug, Clone)]
 struct RefPart {
-    /// Range into [`Entries`].
-    start: usize,
-    end: usize,
+    /// `bounds[o]..bounds[o + 1]`: the entries of order `o + 1` in [`Entries`].
+    bounds: [usize; MAX_N + 1],
+    /// Σ hyp tf² of hypothesis n-grams found in no reference of the corpus: their document
+    /// frequency is 0 in every resample, so their idf is always log(N).
+    unseen_hh: [f64; MAX_N],
     penalty: f64,
 }
 
@@ -71,14 +74,32 @@ pub struct CiderD {
     samples: Vec<Sample>,
     entries: Entries,
     df_ids: Vec<u32>,
+    /// Number of distinct reference n-grams (ids `0..n_ids`).
     n_ids: usize,
     mode: DfMode,
     /// Per-sample scores on the full corpus (used by [`DfMode::Fixed`]).
     full: Vec<f64>,
+    /// For two stacked systems (see [`Pairable`]): the size of each half.
+    pair_half: Option<usize>,
+}
+
+/// Per-thread scratch: document frequencies and squared idf weights per n-gram id.
+#[derive(Default)]
+struct Scratch {
+    df: Vec<u32>,
+    w2: Vec<f64>,
 }
 
 thread_local! {
-    static DF_SCRATCH: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// A hypothesis/reference n-gram before the corpus-wide layout is known.
+struct RawEntry {
+    gram: u32,
+    order: usize,
+    th: f32,
+    tr: f32,
 }
 
 impl CiderD {
@@ -91,61 +112,114 @@ impl CiderD {
     /// Cooks `corpus` choosing how resamples treat document frequencies.
     pub fn with_mode(corpus: &Corpus, mode: DfMode) -> Self {
         let mut vocab = Vocab::default();
-        let mut ids: FastMap<NGram, u32> = FastMap::default();
+        let mut grams: FastMap<NGram, u32> = FastMap::default();
         let mut intern = |g: NGram| {
-            let next = ids.len() as u32;
-            *ids.entry(g).or_insert(next)
+            let next = grams.len() as u32;
+            *grams.entry(g).or_insert(next)
         };
-        let mut entries = Entries::default();
-        let mut df_ids = Vec::new();
-        let mut samples = Vec::with_capacity(corpus.len());
-        let push = |e: &mut Entries, id: u32, g: &NGram, th: f32, tr: f32| {
-            e.id.push(id);
-            e.order.push(order(g) as u8 - 1);
-            e.hh.push(th * th);
-            e.rr.push(tr * tr);
-            e.hr.push(th.min(tr) * tr);
-        };
+        // Pass 1: every n-gram of every hypothesis and reference, per reference part.
+        let mut raw: Vec<Vec<(Vec<RawEntry>, f64)>> = Vec::with_capacity(corpus.len());
+        let mut sample_ref_grams: Vec<Vec<u32>> = Vec::with_capacity(corpus.len());
         for (h, rs) in corpus.hyps.iter().zip(&corpus.refs) {
             let h_ids = vocab.ids(split_tokens(h));
             let h_counts = ngram_counts(&h_ids, MAX_N);
             let h_bigrams = h_ids.len().saturating_sub(1) as f64;
-            let df_start = df_ids.len();
-            let mut refs = Vec::with_capacity(rs.len());
+            let mut parts = Vec::with_capacity(rs.len());
+            let mut ref_grams = Vec::new();
             for r in rs {
                 let r_ids = vocab.ids(split_tokens(r));
                 let r_counts = ngram_counts(&r_ids, MAX_N);
                 // pycocoevalcap's "length" counts bigrams (its `n == 1` is the 2-gram slot).
                 let delta = h_bigrams - r_ids.len().saturating_sub(1) as f64;
                 let penalty = (-(delta * delta) / (2.0 * SIGMA * SIGMA)).exp();
-                let start = entries.id.len();
+                let mut entries = Vec::with_capacity(h_counts.len() + r_counts.len());
                 for (g, &th) in &h_counts {
                     let tr = r_counts.get(g).copied().unwrap_or(0);
-                    push(&mut entries, intern(*g), g, th as f32, tr as f32);
+                    entries.push(RawEntry {
+                        gram: intern(*g),
+                        order: order(g) - 1,
+                        th: th as f32,
+                        tr: tr as f32,
+                    });
                 }
                 for (g, &tr) in &r_counts {
-                    let id = intern(*g);
-                    df_ids.push(id);
+                    let gram = intern(*g);
+                    ref_grams.push(gram);
                     if !h_counts.contains_key(g) {
-                        push(&mut entries, id, g, 0.0, tr as f32);
+                        entries.push(RawEntry {
+                            gram,
+                            order: order(g) - 1,
+                            th: 0.0,
+                            tr: tr as f32,
+                        });
                     }
                 }
-                refs.push(RefPart { start, end: entries.id.len(), penalty });
+                parts.push((entries, penalty));
             }
-            df_ids[df_start..].sort_unstable();
-            let mut unique = df_ids.split_off(df_start);
-            unique.dedup();
-            df_ids.extend(unique);
-            samples.push(Sample { refs, df_start, df_end: df_ids.len() });
+            ref_grams.sort_unstable();
+            ref_grams.dedup();
+            sample_ref_grams.push(ref_grams);
+            raw.push(parts);
+        }
+        // Dense ids for the n-grams that occur in some reference; others stay unseen.
+        let mut dense = vec![u32::MAX; grams.len()];
+        let mut n_ids = 0u32;
+        let mut df_ids = Vec::new();
+        let mut samples = Vec::with_capacity(raw.len());
+        for ref_grams in &sample_ref_grams {
+            let df_start = df_ids.len();
+            for &g in ref_grams {
+                if dense[g as usize] == u32::MAX {
+                    dense[g as usize] = n_ids;
+                    n_ids += 1;
+                }
+                df_ids.push(dense[g as usize]);
+            }
+            samples.push(Sample {
+                refs: Vec::new(),
+                df_start,
+                df_end: df_ids.len(),
+            });
+        }
+        // Pass 2: entries grouped by order, unseen hypothesis n-grams folded into sums.
+        let mut entries = Entries::default();
+        for (sample, parts) in samples.iter_mut().zip(raw) {
+            for (mut list, penalty) in parts {
+                list.sort_unstable_by_key(|e| (e.order, e.gram));
+                let mut bounds = [0usize; MAX_N + 1];
+                let mut unseen_hh = [0.0f64; MAX_N];
+                let mut list = list.into_iter().peekable();
+                for o in 0..MAX_N {
+                    bounds[o] = entries.id.len();
+                    while let Some(e) = list.next_if(|e| e.order == o) {
+                        let id = dense[e.gram as usize];
+                        if id == u32::MAX {
+                            unseen_hh[o] += f64::from(e.th * e.th);
+                            continue;
+                        }
+                        entries.id.push(id);
+                        entries.hh.push(e.th * e.th);
+                        entries.rr.push(e.tr * e.tr);
+                        entries.hr.push(e.th.min(e.tr) * e.tr);
+                    }
+                }
+                bounds[MAX_N] = entries.id.len();
+                sample.refs.push(RefPart {
+                    bounds,
+                    unseen_hh,
+                    penalty,
+                });
+            }
         }
         let mut me = Self {
             corpus: corpus.clone(),
             samples,
             entries,
             df_ids,
-            n_ids: ids.len(),
+            n_ids: n_ids as usize,
             mode,
             full: Vec::new(),
+            pair_half: None,
         };
         let mut full = vec![0.0; me.samples.len()];
         me.for_each_present(&vec![1; me.samples.len()], |i, s| full[i] = s);
@@ -170,8 +244,9 @@ impl CiderD {
         if n == 0 {
             return;
         }
-        DF_SCRATCH.with(|cell| {
-            let mut df = cell.borrow_mut();
+        SCRATCH.with(|cell| {
+            let scratch = &mut *cell.borrow_mut();
+            let df = &mut scratch.df;
             // Zeroing the whole table is a memset of a few kB to MB: cheaper than undoing
             // the increments sample by sample.
             df.clear();
@@ -182,41 +257,52 @@ impl CiderD {
                 }
             }
             let log_n = (n as f64).ln();
-            // idf weight log(N) - log(max(1, df)) for every possible df ≤ N.
-            let idf: Vec<f64> = (0..=n).map(|k| log_n - (k.max(1) as f64).ln()).collect();
+            // Squared idf weight (log(N) - log(max(1, df)))² of every reference n-gram.
+            let w2 = &mut scratch.w2;
+            w2.clear();
+            w2.extend(df.iter().map(|&d| {
+                let w = log_n - f64::from(d.max(1)).ln();
+                w * w
+            }));
+            let unseen_w2 = log_n * log_n;
             for (i, &c) in counts.iter().enumerate() {
                 if c > 0 {
-                    f(i, self.score_sample(&self.samples[i], &df, &idf));
+                    f(i, self.score_sample(&self.samples[i], w2, unseen_w2));
                 }
             }
         });
     }
 
-    /// One sample's CIDEr-D given document frequencies and the idf of each frequency.
-    fn score_sample(&self, s: &Sample, df: &[u32], idf: &[f64]) -> f64 {
+    /// One sample's CIDEr-D given the squared idf weight of each reference n-gram and of
+    /// n-grams found in no reference.
+    fn score_sample(&self, s: &Sample, w2: &[f64], unseen_w2: f64) -> f64 {
         let e = &self.entries;
-        let mut total = [0.0f64; MAX_N];
+        let mut total = 0.0f64;
         for r in &s.refs {
-            let mut num = [0.0f64; MAX_N];
-            let mut nh = [0.0f64; MAX_N];
-            let mut nr = [0.0f64; MAX_N];
-            for k in r.start..r.end {
-                let w = idf[df[e.id[k] as usize] as usize];
-                let w2 = w * w;
-                let o = e.order[k] as usize & (MAX_N - 1);
-                num[o] += f64::from(e.hr[k]) * w2;
-                nh[o] += f64::from(e.hh[k]) * w2;
-                nr[o] += f64::from(e.rr[k]) * w2;
-            }
             for o in 0..MAX_N {
-                let mut v = num[o];
-                if nh[o] != 0.0 && nr[o] != 0.0 {
-                    v /= nh[o].sqrt() * nr[o].sqrt();
+                let (mut num, mut nh, mut nr) = (0.0f64, r.unseen_hh[o] * unseen_w2, 0.0f64);
+                for k in r.bounds[o]..r.bounds[o + 1] {
+                    let w = w2[e.id[k] as usize];
+                    num += f64::from(e.hr[k]) * w;
+                    nh += f64::from(e.hh[k]) * w;
+                    nr += f64::from(e.rr[k]) * w;
                 }
-                total[o] += v * r.penalty;
+                if nh != 0.0 && nr != 0.0 {
+                    num /= nh.sqrt() * nr.sqrt();
+                }
+                total += num * r.penalty;
             }
         }
-        total.iter().sum::<f64>() / MAX_N as f64 / s.refs.len() as f64 * 10.0
+        total / MAX_N as f64 / s.refs.len() as f64 * 10.0
+    }
+
+    /// Whether `counts` keeps exactly one of each stacked pair (a paired permutation): the
+    /// corpus then holds every reference once, so its document frequencies are those of
+    /// the evaluated corpus and the full-corpus per-sample scores apply exactly.
+    fn is_permutation(&self, counts: &[u32]) -> bool {
+        self.pair_half.is_some_and(|h| {
+            counts.len() == 2 * h && (0..h).all(|i| counts[i] + counts[h + i] == 1)
+        })
     }
 }
 
@@ -237,6 +323,13 @@ impl CorpusMetric for CiderD {
         }
         let mut sum = 0.0;
         match self.mode {
+            _ if self.is_permutation(counts) => {
+                for (v, &c) in self.full.iter().zip(counts) {
+                    if c > 0 {
+                        sum += v * f64::from(c);
+                    }
+                }
+            }
             DfMode::Fixed => {
                 for (v, &c) in self.full.iter().zip(counts) {
                     if c > 0 {
@@ -266,6 +359,7 @@ impl Pairable for CiderD {
         let mut stacked = Self::with_mode(&Corpus::new(hyps, refs)?, self.mode);
         // Each system's full-corpus scores use its own corpus' document frequencies.
         stacked.full = self.full.iter().chain(&other.full).copied().collect();
+        stacked.pair_half = (self.corpus.refs == other.corpus.refs).then_some(self.len());
         Ok(stacked)
     }
 }
