@@ -1,1 +1,52 @@
-//! Multi-label anomaly classifier over CT-CLIP latents: label sets, weighted BCE training, AUROC/F1
+//! Multi-label anomaly classifier over CT-CLIP latents: label sets, weighted BCE training,
+//! AUROC/F1 evaluation, a per-label bar chart, and CT-CLIP linear-probe weights.
+//!
+//! The head is CT-CLIP's linear probe, `Linear(512 → N)` over `ReLU(latent)` with dropout in
+//! training; its logits are the diagnostic prior RAD3D-Prefix feeds to the projector.
+//!
+//! ```no_run
+//! use burn::backend::{Autodiff, Flex};
+//! use rad3d_classifier::{
+//!     AnomalyClassifierConfig, LabelSet, LatentDataset, TrainingConfig, train_classifier,
+//!     write_bar_chart, save_head,
+//! };
+//!
+//! # fn main() -> rad3d_classifier::Result<()> {
+//! let device = Default::default();
+//! let labels = LabelSet::ct_rate();
+//! # let (train_x, train_y, val_x, val_y) = (vec![0.0; 512], vec![0.0; 18], vec![0.0; 512], vec![0.0; 18]);
+//! let train = LatentDataset::new(train_x, train_y, 512, labels.len())?;
+//! let valid = LatentDataset::new(val_x, val_y, 512, labels.len())?;
+//! let (head, report) = train_classifier::<Autodiff<Flex>>(
+//!     &AnomalyClassifierConfig::ct_rate(),
+//!     &TrainingConfig::new(),
+//!     &labels,
+//!     &train,
+//!     &valid,
+//!     &device,
+//! )?;
+//! write_bar_chart(&report.best_evaluation, "validation", "per_label.png")?;
+//! save_head(&head, &labels, "classifier.safetensors")?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod chart;
+mod error;
+mod head;
+mod labels;
+mod loss;
+mod metrics;
+mod train;
+mod weights;
+
+pub use chart::write_bar_chart;
+pub use error::{ClassifierError, Result};
+pub use head::{AnomalyClassifier, AnomalyClassifierConfig};
+pub use labels::{CT_RATE_LABELS, LabelSet};
+pub use loss::{positive_weights, weighted_bce_with_logits};
+pub use metrics::{Averages, Confusion, Evaluation, LabelMetrics, auroc, evaluate};
+pub use train::{
+    EpochRecord, LatentDataset, TrainingConfig, TrainingReport, predict, train_classifier,
+};
+pub use weights::{BIAS_KEY, WEIGHT_KEY, load_head, save_head};

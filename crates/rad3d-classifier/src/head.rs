@@ -1,0 +1,105 @@
+//! The linear-probe anomaly head of CT-CLIP: `Linear(latent → labels)` over `ReLU(latent)`.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
+use burn::tensor::Tensor;
+use burn::tensor::activation::{relu, sigmoid};
+use burn::tensor::backend::Backend;
+
+/// Configuration of [`AnomalyClassifier`].
+#[derive(Config, Debug)]
+pub struct AnomalyClassifierConfig {
+    /// Width of the image latent (512 for CT-CLIP).
+    #[config(default = 512)]
+    pub d_latent: usize,
+    /// Number of labels (18 for CT-RATE).
+    pub n_labels: usize,
+    /// Dropout applied to `ReLU(latent)` during training (0.3 in CT-CLIP's linear probe).
+    #[config(default = 0.3)]
+    pub dropout: f64,
+}
+
+/// Multi-label head: `logits = W · dropout(ReLU(latent)) + b`.
+///
+/// Dropout is active only on autodiff backends with training enabled; inference is
+/// deterministic.
+#[derive(Module, Debug)]
+pub struct AnomalyClassifier<B: Backend> {
+    /// The linear layer (`classifier` in CT-CLIP's `ImageLatentsClassifier`).
+    pub linear: Linear<B>,
+    /// Dropout before the linear layer.
+    pub dropout: Dropout,
+}
+
+impl AnomalyClassifierConfig {
+    /// CT-RATE's 18-label head over 512-d CT-CLIP latents.
+    pub fn ct_rate() -> Self {
+        Self::new(18)
+    }
+
+    /// Builds a randomly initialised head.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> AnomalyClassifier<B> {
+        AnomalyClassifier {
+            linear: LinearConfig::new(self.d_latent, self.n_labels).init(device),
+            dropout: DropoutConfig::new(self.dropout).init(),
+        }
+    }
+}
+
+impl<B: Backend> AnomalyClassifier<B> {
+    /// Logits (kept soft: the projector consumes these, not thresholded labels).
+    ///
+    /// # Shapes
+    /// - `latent`: `[batch, d_latent]` → `[batch, n_labels]`
+    pub fn forward(&self, latent: Tensor<B, 2>) -> Tensor<B, 2> {
+        self.linear.forward(self.dropout.forward(relu(latent)))
+    }
+
+    /// Per-label probabilities `sigmoid(logits)`.
+    pub fn probabilities(&self, latent: Tensor<B, 2>) -> Tensor<B, 2> {
+        sigmoid(self.forward(latent))
+    }
+
+    /// Number of labels.
+    pub fn n_labels(&self) -> usize {
+        self.linear.weight.lazy_shape().as_slice()[1]
+    }
+
+    /// Width of the latent input.
+    pub fn d_latent(&self) -> usize {
+        self.linear.weight.lazy_shape().as_slice()[0]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::Flex;
+    use burn::module::Param;
+    use burn::tensor::TensorData;
+
+    #[test]
+    fn relu_then_linear() {
+        let device = Default::default();
+        let mut head = AnomalyClassifierConfig::new(2)
+            .with_d_latent(3)
+            .init::<Flex>(&device);
+        // burn stores [in, out].
+        head.linear.weight = Param::from_tensor(Tensor::from_data(
+            TensorData::new(vec![1.0f32, 0.0, 2.0, 1.0, -1.0, 3.0], [3, 2]),
+            &device,
+        ));
+        head.linear.bias = Some(Param::from_tensor(Tensor::from_data(
+            TensorData::new(vec![0.5f32, -0.5], [2]),
+            &device,
+        )));
+        let latent =
+            Tensor::<Flex, 2>::from_data(TensorData::new(vec![1.0f32, -2.0, 0.5], [1, 3]), &device);
+        // ReLU → [1, 0, 0.5]; logits = [1 - 0.5 + 0.5, 0 + 1.5 - 0.5] = [1, 1].
+        let logits = head.forward(latent).into_data().to_vec::<f32>().unwrap();
+        assert_eq!(logits, vec![1.0, 1.0]);
+        assert_eq!(head.n_labels(), 2);
+        assert_eq!(head.d_latent(), 3);
+    }
+}

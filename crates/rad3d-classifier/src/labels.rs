@@ -1,0 +1,166 @@
+//! Label sets: CT-RATE's abnormalities, sets read from a CSV header, or any list.
+
+use std::path::Path;
+
+use crate::error::{ClassifierError, Result};
+
+/// CT-RATE's 18 abnormality columns, in the order of the dataset's label CSVs
+/// (`*_predicted_labels.csv`), which is the order of CT-CLIP's logits.
+pub const CT_RATE_LABELS: [&str; 18] = [
+    "Medical material",
+    "Arterial wall calcification",
+    "Cardiomegaly",
+    "Pericardial effusion",
+    "Coronary artery wall calcification",
+    "Hiatal hernia",
+    "Lymphadenopathy",
+    "Emphysema",
+    "Atelectasis",
+    "Lung nodule",
+    "Lung opacity",
+    "Pulmonary fibrotic sequela",
+    "Pleural effusion",
+    "Mosaic attenuation pattern",
+    "Peribronchial thickening",
+    "Consolidation",
+    "Bronchiectasis",
+    "Interlobular septal thickening",
+];
+
+/// Columns of a label CSV that identify a volume rather than name a label.
+const ID_COLUMNS: [&str; 4] = ["VolumeName", "volume_name", "AccessionNo", "impression_id"];
+
+/// An ordered list of label names; index `i` is logit `i`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelSet {
+    names: Vec<String>,
+}
+
+impl LabelSet {
+    /// CT-RATE's 18 abnormalities in dataset column order.
+    pub fn ct_rate() -> Self {
+        Self {
+            names: CT_RATE_LABELS.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    /// Any list of distinct, non-empty names.
+    pub fn from_names<S: AsRef<str>>(names: &[S]) -> Result<Self> {
+        let names: Vec<String> = names
+            .iter()
+            .map(|s| s.as_ref().trim().to_string())
+            .collect();
+        let fail = |reason: String| ClassifierError::Labels {
+            source_name: "list".to_string(),
+            reason,
+        };
+        if names.is_empty() {
+            return Err(fail("no labels".to_string()));
+        }
+        for (i, n) in names.iter().enumerate() {
+            if n.is_empty() {
+                return Err(fail(format!("label {i} is empty")));
+            }
+            if names[..i].contains(n) {
+                return Err(fail(format!("label `{n}` appears twice")));
+            }
+        }
+        Ok(Self { names })
+    }
+
+    /// Reads the label names from a CSV header (first line), skipping volume-id columns
+    /// such as `VolumeName` (INSPECT-style or CT-RATE-style label files).
+    pub fn from_csv_header(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| ClassifierError::io(path, e))?;
+        let header = text.lines().next().unwrap_or("");
+        let names: Vec<&str> = split_csv_line(header)
+            .into_iter()
+            .filter(|c| !ID_COLUMNS.contains(&c.trim()))
+            .collect();
+        Self::from_names(&names).map_err(|e| match e {
+            ClassifierError::Labels { reason, .. } => ClassifierError::Labels {
+                source_name: path.display().to_string(),
+                reason,
+            },
+            other => other,
+        })
+    }
+
+    /// Number of labels.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Whether the set is empty (never true for a constructed set).
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// The names in logit order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Index of a label by name.
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n == name)
+    }
+}
+
+/// Splits one CSV line, honouring double quotes (labels may contain commas).
+pub(crate) fn split_csv_line(line: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut start, mut quoted) = (0, false);
+    for (i, ch) in line.char_indices() {
+        match ch {
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                out.push(line[start..i].trim().trim_matches('"'));
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(line[start..].trim().trim_matches('"'));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ct_rate_has_eighteen_in_dataset_order() {
+        let set = LabelSet::ct_rate();
+        assert_eq!(set.len(), 18);
+        assert_eq!(set.names()[0], "Medical material");
+        assert_eq!(set.index_of("Lung nodule"), Some(9));
+        assert_eq!(set.names()[17], "Interlobular septal thickening");
+    }
+
+    #[test]
+    fn csv_header_skips_volume_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("labels.csv");
+        std::fs::write(
+            &path,
+            "VolumeName,\"PE, acute\",Cardiomegaly\na.nii.gz,1,0\n",
+        )
+        .unwrap();
+        let set = LabelSet::from_csv_header(&path).unwrap();
+        assert_eq!(set.names(), ["PE, acute", "Cardiomegaly"]);
+    }
+
+    #[test]
+    fn bad_lists_are_errors() {
+        assert!(LabelSet::from_names::<&str>(&[]).is_err());
+        let err = LabelSet::from_names(&["a", "a"]).unwrap_err();
+        assert!(err.to_string().contains("twice"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("empty.csv");
+        std::fs::write(&path, "VolumeName\n").unwrap();
+        let err = LabelSet::from_csv_header(&path).unwrap_err();
+        assert!(err.to_string().contains("empty.csv"), "{err}");
+    }
+}
