@@ -1,1 +1,75 @@
-//! Datasets, embedding cache and training loops for RAD3D-Prefix
+//! Datasets, training loops, checkpoints and report generation for RAD3D-Prefix.
+//!
+//! - [`Manifest`]: CT-RATE / INSPECT report and label tables joined by volume name,
+//!   with skip counts instead of silent misalignment; [`encode_examples`] joins them
+//!   with cached embeddings for a [`Variant`](rad3d_projector::Variant).
+//! - [`PrefixModel`]: projector + LLM for every variant (frozen LLMs get no gradients
+//!   and no optimizer state); [`TextLm`] trains a bare LM with the same loop.
+//! - [`train`]: Adam with warmup/decay, accumulation, global-norm clipping, seeded
+//!   order, validation per epoch, atomic verified checkpoints, exact resumption,
+//!   `metrics.jsonl` and a loss-curve PNG.
+//! - [`generate_reports`]: greedy reports for a split → CSV / JSONL.
+//! - [`sweep`]: prefix-length × depth grids with trainable-parameter counts.
+//!
+//! ```no_run
+//! use std::collections::HashMap;
+//! use std::path::Path;
+//! use burn::backend::{Autodiff, Flex};
+//! use rad3d_projector::Variant;
+//! use rad3d_train::*;
+//!
+//! type B = Autodiff<Flex>;
+//! let device = Default::default();
+//! let labels: Vec<String> = vec!["Cardiomegaly".into(), "Emphysema".into()];
+//! let manifest = Manifest::ct_rate(
+//!     Path::new("train_reports.csv"), Some(Path::new("labels.csv")), &labels, Split::Train)?;
+//! let cache: HashMap<String, Embedding> = HashMap::new(); // or a CT-CLIP embedding cache
+//! let (llm, tok) = load_llm::<B>(Path::new("SmolLM2-135M-Instruct.Q4_1.gguf"), &device)?;
+//! let mut skipped = manifest.skipped.clone();
+//! let variant = Variant::V3;
+//! let train_set = encode_examples(&manifest.split(Split::Train), &cache, variant, &tok, 300, &mut skipped)?;
+//! let valid_set = encode_examples(&manifest.split(Split::Valid), &cache, variant, &tok, 300, &mut skipped)?;
+//! let projector = variant.projector_config(512, labels.len(), llm.d_model(), 10, 8);
+//! let model = PrefixModel::new(variant, &projector, llm, PromptIds::default(), &device)?;
+//! let config = TrainConfig { pad_id: tok.eos_id(), ..TrainConfig::default() };
+//! let outcome = train(model, &train_set, &valid_set, &config, Path::new("runs/v3"), &mut Silent, &device)?;
+//! # Ok::<(), TrainError>(())
+//! ```
+
+mod batch;
+pub mod checkpoint;
+mod dataset;
+mod encode;
+mod error;
+mod generate;
+mod llm;
+mod model;
+mod observer;
+mod plot;
+mod schedule;
+mod sweep;
+pub mod synthetic;
+mod tokenizer;
+mod trainer;
+
+pub use batch::{EncodedExample, SplitMix64, TokenBatch, epoch_order};
+pub use dataset::{
+    Example, LabelTable, Manifest, SkipCounts, Split, normalize_volume_name, read_labels,
+    read_reports, read_split_file,
+};
+pub use encode::{Embedding, EmbeddingLookup, encode_examples};
+pub use error::{Result, TrainError};
+pub use generate::{
+    GeneratedReport, generate_reports, greedy_from_prefix, write_reports_csv, write_reports_jsonl,
+};
+pub use llm::{LlmTokenizer, load_llm};
+pub use model::{LmBackbone, PrefixModel, PromptIds, TextLm, TrainModel, report_nll};
+pub use observer::{EpochMetrics, Recording, Silent, StepMetrics, TrainObserver};
+pub use plot::{draw_loss_png, plot_metrics};
+pub use schedule::LrSchedule;
+pub use sweep::{PAPER_DEPTHS, PAPER_PREFIX_LENS, SweepPoint, sweep};
+pub use tokenizer::{ReportTokenizer, WordTokenizer};
+pub use trainer::{
+    RunDir, TrainConfig, TrainOutcome, TrainState, clip_global_norm, evaluate, load_weights,
+    read_state, train,
+};

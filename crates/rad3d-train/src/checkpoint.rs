@@ -1,0 +1,224 @@
+//! Atomic, verified checkpoints.
+//!
+//! A checkpoint is a folder of files plus `manifest.json` listing each file's size and
+//! SHA-256. It is written under a temporary name, synced, then renamed into place, so a
+//! process killed at any point leaves either the previous checkpoint or the new one —
+//! never a half-written folder under the real name. Loading verifies every file against
+//! the manifest before anything is deserialised.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Result, TrainError, io_err};
+
+/// Name of the manifest inside a checkpoint folder.
+pub const MANIFEST: &str = "manifest.json";
+
+/// One file's expected size and digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    /// Size in bytes.
+    pub size: u64,
+    /// Lowercase hex SHA-256.
+    pub sha256: String,
+}
+
+/// The manifest: file name → entry.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Files of the checkpoint.
+    pub files: BTreeMap<String, FileEntry>,
+}
+
+fn digest(path: &Path) -> Result<FileEntry> {
+    let mut f = std::fs::File::open(path).map_err(io_err(path))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = f.read(&mut buf).map_err(io_err(path))?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        h.update(&buf[..n]);
+    }
+    let sha256 = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Ok(FileEntry { size, sha256 })
+}
+
+fn sync_file(path: &Path) -> Result<()> {
+    std::fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(io_err(path))
+}
+
+/// Writes a checkpoint to `dest` atomically. `fill` writes the files into the temporary
+/// folder it is given; every regular file it leaves there goes into the manifest.
+pub fn write_atomic(dest: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let parent = dest.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(io_err(parent))?;
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "checkpoint".into());
+    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(io_err(&tmp))?;
+    }
+    std::fs::create_dir_all(&tmp).map_err(io_err(&tmp))?;
+    fill(&tmp)?;
+    let mut manifest = Manifest::default();
+    let mut entries: Vec<_> = std::fs::read_dir(&tmp)
+        .map_err(io_err(&tmp))?
+        .filter_map(|e| e.ok())
+        .collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let p = e.path();
+        if p.is_file() {
+            sync_file(&p)?;
+            manifest
+                .files
+                .insert(e.file_name().to_string_lossy().into_owned(), digest(&p)?);
+        }
+    }
+    let mpath = tmp.join(MANIFEST);
+    {
+        let mut f = std::fs::File::create(&mpath).map_err(io_err(&mpath))?;
+        f.write_all(
+            serde_json::to_string_pretty(&manifest)
+                .expect("plain struct")
+                .as_bytes(),
+        )
+        .and_then(|_| f.sync_all())
+        .map_err(io_err(&mpath))?;
+    }
+    // Swap in: the old checkpoint is moved aside first (a directory rename cannot
+    // replace a non-empty directory); `resolve` falls back to it if we die in between.
+    let old = parent.join(format!(".{name}.old"));
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(io_err(&old))?;
+    }
+    if dest.exists() {
+        std::fs::rename(dest, &old).map_err(io_err(dest))?;
+    }
+    std::fs::rename(&tmp, dest).map_err(io_err(dest))?;
+    if let Ok(d) = std::fs::File::open(parent) {
+        let _ = d.sync_all();
+    }
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(io_err(&old))?;
+    }
+    Ok(())
+}
+
+/// The folder to load for `dest`: `dest` itself, or the previous checkpoint if the
+/// process died between the two renames of [`write_atomic`]. None if neither exists.
+pub fn resolve(dest: &Path) -> Option<PathBuf> {
+    if dest.join(MANIFEST).exists() {
+        return Some(dest.to_path_buf());
+    }
+    let name = dest.file_name()?.to_string_lossy().into_owned();
+    let old = dest.parent()?.join(format!(".{name}.old"));
+    old.join(MANIFEST).exists().then_some(old)
+}
+
+/// Checks every file of a checkpoint folder against its manifest (existence, size,
+/// SHA-256). Errors name the file and what differs.
+pub fn verify(dir: &Path) -> Result<Manifest> {
+    let mpath = dir.join(MANIFEST);
+    let text = std::fs::read_to_string(&mpath).map_err(|e| TrainError::Checkpoint {
+        path: mpath.clone(),
+        reason: format!("cannot read manifest: {e}"),
+    })?;
+    let manifest: Manifest = serde_json::from_str(&text).map_err(|e| TrainError::Checkpoint {
+        path: mpath.clone(),
+        reason: format!("malformed manifest: {e}"),
+    })?;
+    for (name, want) in &manifest.files {
+        let p = dir.join(name);
+        if !p.is_file() {
+            return Err(TrainError::Checkpoint {
+                path: p,
+                reason: "listed in the manifest but missing".into(),
+            });
+        }
+        let got = digest(&p)?;
+        if got.size != want.size {
+            return Err(TrainError::Checkpoint {
+                path: p,
+                reason: format!("size {} bytes, manifest says {}", got.size, want.size),
+            });
+        }
+        if got.sha256 != want.sha256 {
+            return Err(TrainError::Checkpoint {
+                path: p,
+                reason: format!(
+                    "SHA-256 {} does not match the manifest's {}",
+                    got.sha256, want.sha256
+                ),
+            });
+        }
+    }
+    Ok(manifest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_verify_and_detect_corruption() {
+        let d = tempfile::tempdir().unwrap();
+        let dest = d.path().join("last");
+        write_atomic(&dest, |tmp| {
+            std::fs::write(tmp.join("a.bin"), b"hello").unwrap();
+            std::fs::write(tmp.join("b.json"), b"{}").unwrap();
+            Ok(())
+        })
+        .unwrap();
+        let m = verify(&dest).unwrap();
+        assert_eq!(m.files.len(), 2);
+        assert_eq!(m.files["a.bin"].size, 5);
+
+        // Overwrite: the new content replaces the old one, no leftovers.
+        write_atomic(&dest, |tmp| {
+            std::fs::write(tmp.join("a.bin"), b"world!").unwrap();
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(verify(&dest).unwrap().files.len(), 1);
+        let leftovers: Vec<_> = std::fs::read_dir(d.path()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1);
+
+        // Same size, one byte flipped: checksum mismatch.
+        std::fs::write(dest.join("a.bin"), b"wOrld!").unwrap();
+        let e = verify(&dest).unwrap_err().to_string();
+        assert!(e.contains("a.bin") && e.contains("SHA-256"), "{e}");
+        // Truncated: size mismatch.
+        std::fs::write(dest.join("a.bin"), b"wor").unwrap();
+        let e = verify(&dest).unwrap_err().to_string();
+        assert!(e.contains("size 3 bytes"), "{e}");
+        std::fs::remove_file(dest.join("a.bin")).unwrap();
+        assert!(verify(&dest).unwrap_err().to_string().contains("missing"));
+    }
+
+    #[test]
+    fn resolve_falls_back_to_the_previous_checkpoint() {
+        let d = tempfile::tempdir().unwrap();
+        let dest = d.path().join("last");
+        assert!(resolve(&dest).is_none());
+        write_atomic(&dest, |tmp| {
+            std::fs::write(tmp.join("x"), b"1").map_err(io_err(tmp))
+        })
+        .unwrap();
+        // Simulate death between the renames.
+        std::fs::rename(&dest, d.path().join(".last.old")).unwrap();
+        assert_eq!(resolve(&dest).unwrap(), d.path().join(".last.old"));
+    }
+}
