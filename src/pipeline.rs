@@ -1,0 +1,413 @@
+//! The whole method as one object: NIfTI → preprocessing → CT-ViT → anomaly classifier
+//! → projector (any variant) → LLM → report, with the classifier's per-label
+//! probabilities returned beside the text.
+//!
+//! A pipeline lives in a directory: `pipeline.json` ([`PipelineConfig`]) names the
+//! preprocessing, the encoder checkpoint, the classifier head, the projector weights, the
+//! LLM (HF directory, `.gguf`, or a Burn record with its config) and the generation
+//! settings; relative paths are resolved against that directory.
+
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
+use rad3d_classifier::{AnomalyClassifier, LabelSet, load_head, save_head};
+use rad3d_ctvit::{CtVit, CtVitConfig, load_ctclip_checkpoint};
+use rad3d_llm::{Gpt2Config, LlamaConfig, Llm, ModelConfig};
+use rad3d_projector::{ProjectorConfig, Variant};
+use rad3d_train::{LmBackbone, PrefixModel, PromptIds, ReportTokenizer, WordTokenizer};
+use rad3d_volume::{Order, Preprocess, read_nifti};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::io::write_atomic;
+
+/// File name of the pipeline description inside a pipeline directory.
+pub const PIPELINE_FILE: &str = "pipeline.json";
+
+/// Serializable mirror of [`Preprocess`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreprocessSpec {
+    /// Target voxel spacing `(t, h, w)` in mm.
+    pub target_spacing: [f64; 3],
+    /// HU window `(low, high)` applied before normalisation.
+    pub hu_window: (f32, f32),
+    /// Added to clipped HU before dividing.
+    pub offset: f32,
+    /// Divisor of the normalisation.
+    pub divisor: f32,
+    /// Output shape `(t, h, w)` after centre crop / pad.
+    pub target_shape: [usize; 3],
+    /// Value of padded voxels.
+    pub pad_value: f32,
+    /// `true`: clip HU before resampling; `false`: CT-CLIP's resample-then-clip.
+    pub clip_first: bool,
+}
+
+impl From<&Preprocess> for PreprocessSpec {
+    fn from(p: &Preprocess) -> Self {
+        Self {
+            target_spacing: p.target_spacing,
+            hu_window: p.hu_window,
+            offset: p.offset,
+            divisor: p.divisor,
+            target_shape: p.target_shape,
+            pad_value: p.pad_value,
+            clip_first: p.order == Order::ClipThenResample,
+        }
+    }
+}
+
+impl PreprocessSpec {
+    /// The recipe this spec describes.
+    pub fn to_preprocess(&self) -> Preprocess {
+        Preprocess {
+            target_spacing: self.target_spacing,
+            hu_window: self.hu_window,
+            offset: self.offset,
+            divisor: self.divisor,
+            target_shape: self.target_shape,
+            pad_value: self.pad_value,
+            ..Preprocess::ct_clip()
+        }
+        .with_order(if self.clip_first {
+            Order::ClipThenResample
+        } else {
+            Order::ResampleThenClip
+        })
+    }
+}
+
+/// The LLM and its tokenizer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LlmSpec {
+    /// A HF model directory or a `.gguf` file (tokenizer included).
+    Pretrained {
+        /// Directory or file.
+        path: PathBuf,
+        /// Fine-tuned weights (Burn record) replacing the pretrained ones (V-1).
+        weights: Option<PathBuf>,
+    },
+    /// A GPT-2-family model stored as a Burn record with a word-level vocabulary (the
+    /// quickstart's small LM).
+    Gpt2Record {
+        /// Architecture.
+        config: Gpt2Config,
+        /// Burn record (`.mpk`).
+        weights: PathBuf,
+        /// Vocabulary, one word per id.
+        words: Vec<String>,
+    },
+    /// A LLaMA-family model stored as a Burn record with a word-level vocabulary.
+    LlamaRecord {
+        /// Architecture.
+        config: LlamaConfig,
+        /// Burn record (`.mpk`).
+        weights: PathBuf,
+        /// Vocabulary, one word per id.
+        words: Vec<String>,
+    },
+}
+
+/// Everything `pipeline.json` holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PipelineConfig {
+    /// Preprocessing recipe.
+    pub preprocess: PreprocessSpec,
+    /// Encoder architecture.
+    pub encoder: CtVitConfig,
+    /// Encoder weights: a CT-CLIP checkpoint (`.pt`, `.safetensors`, original key names)
+    /// or a Burn record (`.mpk`).
+    pub encoder_weights: PathBuf,
+    /// Classifier head (safetensors with its label names).
+    pub classifier_weights: PathBuf,
+    /// Variant name (`v1`, `v2`, `v3`, `linear`, `r2gengpt`, `finetuned`).
+    pub variant: String,
+    /// Projector architecture.
+    pub projector: ProjectorConfig,
+    /// Projector weights (Burn record).
+    pub projector_weights: PathBuf,
+    /// The decoder.
+    pub llm: LlmSpec,
+    /// Most tokens generated per report.
+    pub max_new_tokens: usize,
+}
+
+/// One generated report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// The findings text.
+    pub text: String,
+    /// `(label, probability)` of every anomaly the classifier scores: the diagnostic
+    /// prior that conditioned the report.
+    pub finding_probabilities: Vec<(String, f32)>,
+}
+
+/// The assembled pipeline on backend `B`.
+pub struct Pipeline<B: Backend> {
+    config: PipelineConfig,
+    preprocess: Preprocess,
+    encoder: CtVit<B>,
+    classifier: AnomalyClassifier<B>,
+    labels: LabelSet,
+    variant: Variant,
+    model: PrefixModel<B, Llm<B>>,
+    tokenizer: Box<dyn ReportTokenizer>,
+    device: B::Device,
+}
+
+fn recorder() -> NamedMpkFileRecorder<FullPrecisionSettings> {
+    NamedMpkFileRecorder::new()
+}
+
+fn resolve(dir: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() { p.to_path_buf() } else { dir.join(p) }
+}
+
+fn config_err(path: &Path, reason: impl Into<String>) -> Error {
+    Error::Config {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+fn load_record<B: Backend, M: Module<B>>(m: M, path: &Path, device: &B::Device) -> Result<M> {
+    if !path.is_file() {
+        return Err(config_err(path, "weights file does not exist"));
+    }
+    m.load_file(path, &recorder(), device)
+        .map_err(|e| config_err(path, format!("cannot load Burn record: {e}")))
+}
+
+fn save_record<B: Backend, M: Module<B>>(m: M, path: &Path) -> Result<()> {
+    // Burn's recorder appends the extension itself; write beside and rename for atomicity.
+    let tmp = path.with_extension("partial");
+    m.save_file(&tmp, &recorder())
+        .map_err(|e| config_err(path, format!("cannot save Burn record: {e}")))?;
+    std::fs::rename(tmp.with_extension("mpk"), path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn word_tokenizer(words: &[String]) -> WordTokenizer {
+    // `fit` prepends the four special tokens and sorts the rest, which reproduces the
+    // stored vocabulary exactly.
+    WordTokenizer::fit(words.iter().skip(4).map(String::as_str))
+}
+
+impl<B: Backend> Pipeline<B> {
+    /// Assembles a pipeline from loaded parts; `config` must describe them (it is what
+    /// [`save`](Self::save) writes).
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_parts(
+        config: PipelineConfig,
+        encoder: CtVit<B>,
+        classifier: AnomalyClassifier<B>,
+        labels: LabelSet,
+        model: PrefixModel<B, Llm<B>>,
+        tokenizer: Box<dyn ReportTokenizer>,
+        device: &B::Device,
+    ) -> Result<Self> {
+        let variant: Variant = config.variant.parse()?;
+        if labels.len() != classifier.n_labels() {
+            return Err(config_err(
+                Path::new(PIPELINE_FILE),
+                format!(
+                    "classifier has {} labels but {} label names were given",
+                    classifier.n_labels(),
+                    labels.len()
+                ),
+            ));
+        }
+        Ok(Self {
+            preprocess: config.preprocess.to_preprocess(),
+            config,
+            encoder,
+            classifier,
+            labels,
+            variant,
+            model,
+            tokenizer,
+            device: device.clone(),
+        })
+    }
+
+    /// Loads a pipeline directory (see the module docs).
+    pub fn load(dir: impl AsRef<Path>, device: &B::Device) -> Result<Self> {
+        let dir = dir.as_ref();
+        let file = dir.join(PIPELINE_FILE);
+        let text = std::fs::read_to_string(&file).map_err(|source| Error::Io {
+            path: file.clone(),
+            source,
+        })?;
+        let config: PipelineConfig =
+            serde_json::from_str(&text).map_err(|e| config_err(&file, e.to_string()))?;
+        config.preprocess.to_preprocess().validate()?;
+
+        let enc_path = resolve(dir, &config.encoder_weights);
+        let encoder = if enc_path.extension().is_some_and(|e| e == "mpk") {
+            load_record(config.encoder.init::<B>(device), &enc_path, device)?
+        } else {
+            load_ctclip_checkpoint::<B>(&enc_path, &config.encoder, device)?
+        };
+        let (classifier, labels) = load_head::<B>(resolve(dir, &config.classifier_weights), device)?;
+        let labels = labels.ok_or_else(|| {
+            config_err(&resolve(dir, &config.classifier_weights), "classifier file carries no label names")
+        })?;
+
+        let (llm, tokenizer): (Llm<B>, Box<dyn ReportTokenizer>) = match &config.llm {
+            LlmSpec::Pretrained { path, weights } => {
+                let (llm, tok) = rad3d_train::load_llm::<B>(&resolve(dir, path), device)?;
+                let llm = match weights {
+                    Some(w) => load_record(llm, &resolve(dir, w), device)?,
+                    None => llm,
+                };
+                (llm, Box::new(tok))
+            }
+            LlmSpec::Gpt2Record { config: c, weights, words } => {
+                let llm = ModelConfig::from(c.clone()).init::<B>(0, device)?;
+                (load_record(llm, &resolve(dir, weights), device)?, Box::new(word_tokenizer(words)))
+            }
+            LlmSpec::LlamaRecord { config: c, weights, words } => {
+                let llm = ModelConfig::from(c.clone()).init::<B>(0, device)?;
+                (load_record(llm, &resolve(dir, weights), device)?, Box::new(word_tokenizer(words)))
+            }
+        };
+        if tokenizer.vocab_size() > LmBackbone::vocab_size(&llm) {
+            return Err(config_err(
+                &file,
+                format!(
+                    "tokenizer has {} entries but the LLM only {} embeddings",
+                    tokenizer.vocab_size(),
+                    LmBackbone::vocab_size(&llm)
+                ),
+            ));
+        }
+        let variant: Variant = config.variant.parse()?;
+        let mut model = PrefixModel::new(variant, &config.projector, llm, PromptIds::default(), device)?;
+        model.projector = load_record(model.projector, &resolve(dir, &config.projector_weights), device)?;
+        Self::from_parts(config, encoder, classifier, labels, model, tokenizer, device)
+    }
+
+    /// Writes the pipeline to `dir`: encoder, classifier and projector weights and
+    /// `pipeline.json` (LLM files are referenced, not copied, unless stored as records).
+    pub fn save(&self, dir: impl AsRef<Path>) -> Result<()> {
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let mut config = self.config.clone();
+        config.encoder_weights = PathBuf::from("encoder.mpk");
+        save_record(self.encoder.clone(), &dir.join(&config.encoder_weights))?;
+        config.classifier_weights = PathBuf::from("classifier.safetensors");
+        save_head(&self.classifier, &self.labels, dir.join(&config.classifier_weights))?;
+        config.projector_weights = PathBuf::from("projector.mpk");
+        save_record(self.model.projector.clone(), &dir.join(&config.projector_weights))?;
+        match &mut config.llm {
+            LlmSpec::Gpt2Record { weights, .. } | LlmSpec::LlamaRecord { weights, .. } => {
+                *weights = PathBuf::from("llm.mpk");
+                save_record(self.model.llm.clone(), &dir.join("llm.mpk"))?;
+            }
+            LlmSpec::Pretrained { weights, .. } => {
+                if self.variant.llm_trainable() {
+                    *weights = Some(PathBuf::from("llm.mpk"));
+                    save_record(self.model.llm.clone(), &dir.join("llm.mpk"))?;
+                }
+            }
+        }
+        let json = serde_json::to_string_pretty(&config).expect("plain data");
+        write_atomic(&dir.join(PIPELINE_FILE), json.as_bytes())
+    }
+
+    /// The description this pipeline was built from.
+    pub fn config(&self) -> &PipelineConfig {
+        &self.config
+    }
+
+    /// The classifier's label names.
+    pub fn labels(&self) -> &LabelSet {
+        &self.labels
+    }
+
+    /// Reads and preprocesses one NIfTI file into the encoder's input `[1, 1, T, H, W]`.
+    pub fn prepare(&self, path: impl AsRef<Path>) -> Result<Tensor<B, 5>> {
+        let volume = read_nifti(path)?;
+        Ok(self.preprocess.apply(&volume)?.into_tensor::<B>(&self.device))
+    }
+
+    /// Encodes volumes `[B, 1, T, H, W]` into `(latent [B, D], logits [B, N])`.
+    pub fn encode(&self, volumes: Tensor<B, 5>) -> (Tensor<B, 2>, Tensor<B, 2>) {
+        let latent = self.encoder.forward(volumes).latent;
+        let logits = self.classifier.forward(latent.clone());
+        (latent, logits)
+    }
+
+    /// Reports for NIfTI files, encoded as one batch.
+    pub fn generate_from_nifti_batch<P: AsRef<Path>>(&self, paths: &[P]) -> Result<Vec<Report>> {
+        if paths.is_empty() {
+            return Ok(Vec::new());
+        }
+        let inputs = paths.iter().map(|p| self.prepare(p)).collect::<Result<Vec<_>>>()?;
+        let (latent, logits) = self.encode(Tensor::cat(inputs, 0));
+        self.generate_from_latent_batch(latent, logits)
+    }
+
+    /// The report for one NIfTI file.
+    pub fn generate_from_nifti(&self, path: impl AsRef<Path>) -> Result<Report> {
+        let mut out = self.generate_from_nifti_batch(&[path])?;
+        Ok(out.remove(0))
+    }
+
+    /// The report for one cached latent `[D]` and its classifier logits `[N]`.
+    pub fn generate_from_latent(&self, latent: &[f32], logits: &[f32]) -> Result<Report> {
+        let lat = Tensor::from_data(TensorData::new(latent.to_vec(), [1, latent.len()]), &self.device);
+        let log = Tensor::from_data(TensorData::new(logits.to_vec(), [1, logits.len()]), &self.device);
+        let mut out = self.generate_from_latent_batch(lat, log)?;
+        Ok(out.remove(0))
+    }
+
+    /// Reports for latents `[B, D]` with classifier logits `[B, N]`.
+    pub fn generate_from_latent_batch(
+        &self,
+        latent: Tensor<B, 2>,
+        logits: Tensor<B, 2>,
+    ) -> Result<Vec<Report>> {
+        let [b, n] = logits.dims();
+        if n != self.labels.len() || latent.dims()[0] != b {
+            return Err(config_err(
+                Path::new(PIPELINE_FILE),
+                format!(
+                    "latent {:?} and logits {:?} do not match the classifier's {} labels",
+                    latent.dims(),
+                    logits.dims(),
+                    self.labels.len()
+                ),
+            ));
+        }
+        let probs: Vec<f32> = burn::tensor::activation::sigmoid(logits.clone())
+            .into_data()
+            .convert::<f32>()
+            .to_vec()
+            .map_err(|e| config_err(Path::new(PIPELINE_FILE), format!("{e:?}")))?;
+        // Logits are a frozen prior: no gradient may reach the classifier.
+        let input = self.variant.projector_input(latent, Some(logits.detach()))?;
+        let prefix = self.model.prefix(input);
+        let ids = self
+            .model
+            .llm
+            .greedy(prefix, self.config.max_new_tokens, self.tokenizer.eos_id());
+        Ok(ids
+            .iter()
+            .zip(probs.chunks(n))
+            .map(|(ids, p)| Report {
+                text: self.tokenizer.decode(ids),
+                finding_probabilities: self.labels.names().iter().cloned().zip(p.iter().copied()).collect(),
+            })
+            .collect())
+    }
+}

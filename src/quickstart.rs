@@ -1,0 +1,627 @@
+//! The whole method on a synthetic cohort, with no downloads: chest phantoms with known
+//! findings → real preprocessing → a small CT-ViT → anomaly classifier → a small
+//! GPT-2-style LM pre-trained on the training reports, then frozen → V-1, V-2, V-3 and
+//! the linear mapper trained and decoded greedily → BLEU-4, METEOR, ROUGE-L and
+//! finding-level F1 with bootstrap CIs.
+//!
+//! [`run`] is what `cargo run --release --example quickstart` executes; the end-to-end
+//! test runs it in [`QuickstartConfig::fast`] mode and asserts its results.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::module::AutodiffModule;
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::Tensor;
+use rad3d_classifier::{
+    AnomalyClassifierConfig, LabelSet, LatentDataset, TrainingConfig, predict, train_classifier,
+    write_bar_chart,
+};
+use rad3d_ctvit::CtVitConfig;
+use rad3d_llm::{Gpt2Config, Llm, ModelConfig};
+use rad3d_metrics::meteor::{Meteor, MeteorResources};
+use rad3d_metrics::significance::{ResampleConfig, bootstrap};
+use rad3d_metrics::{Corpus, CorpusMetric, coco, text::basic_tokenize};
+use rad3d_projector::Variant;
+use rad3d_train::synthetic::{FindingTemplate, extract_findings, finding_f1};
+use rad3d_train::{
+    Embedding, EncodedExample, Example, LmBackbone, PrefixModel, PromptIds, ReportTokenizer,
+    Silent, SkipCounts, Split, TextLm, TrainConfig, WordTokenizer, encode_examples,
+    generate_reports, train, write_reports_csv,
+};
+use rad3d_volume::{Finding, Order, Phantom, PhantomConfig, Preprocess, Side, read_nifti};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The findings the quickstart cohort carries: the phantom finding and its name as
+/// CT-RATE reports phrase it.
+const FINDINGS: [(Finding, &str); 6] = [
+    (Finding::Cardiomegaly, "Cardiomegaly"),
+    (Finding::PericardialEffusion, "Pericardial effusion-thickening"),
+    (Finding::PleuralEffusion(Side::Right), "Pleural effusion"),
+    (Finding::LungNodule, "Lung nodule"),
+    (Finding::Consolidation, "Consolidation"),
+    (Finding::Emphysema, "Emphysema"),
+];
+
+/// Settings of a quickstart run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuickstartConfig {
+    /// Where volumes, reports, metrics and plots go.
+    pub out_dir: PathBuf,
+    /// Seed of everything random (cohort, weights, data order).
+    pub seed: u64,
+    /// Training studies.
+    pub n_train: usize,
+    /// Validation studies (early model selection and validation loss).
+    pub n_valid: usize,
+    /// Test studies (reported metrics).
+    pub n_test: usize,
+    /// Epochs of pre-training the small LM on the training reports.
+    pub lm_epochs: usize,
+    /// Epochs of training each variant.
+    pub variant_epochs: usize,
+    /// Prefix length (the paper's default is 10).
+    pub prefix_len: usize,
+    /// Transformer-mapper layers (the paper's default is 8).
+    pub mapper_layers: usize,
+    /// Bootstrap resamples for the confidence intervals.
+    pub bootstrap: usize,
+    /// A pretrained model (HF directory or `.gguf`) to use as the frozen decoder instead of
+    /// the small LM trained here.
+    pub llm: Option<PathBuf>,
+    /// Which variants to train, in order.
+    pub variants: Vec<Variant>,
+}
+
+impl QuickstartConfig {
+    /// The full demonstration (a few minutes on two CPU cores).
+    pub fn standard(out_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            out_dir: out_dir.into(),
+            seed: 7,
+            n_train: 240,
+            n_valid: 32,
+            n_test: 64,
+            lm_epochs: 12,
+            variant_epochs: 40,
+            prefix_len: 10,
+            mapper_layers: 2,
+            bootstrap: 1000,
+            llm: None,
+            variants: vec![Variant::V1, Variant::V2, Variant::V3, Variant::Linear],
+        }
+    }
+
+    /// A reduced run for tests: fewer studies and epochs, same stages.
+    pub fn fast(out_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            n_train: 64,
+            n_valid: 16,
+            n_test: 24,
+            lm_epochs: 6,
+            variant_epochs: 6,
+            bootstrap: 100,
+            ..Self::standard(out_dir)
+        }
+    }
+}
+
+/// Scores of one variant on the test split.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VariantResult {
+    /// Parameters that received gradients.
+    pub trainable_params: usize,
+    /// Finding-level micro F1 of the generated reports.
+    pub finding_f1: f64,
+    /// Finding-level micro precision.
+    pub finding_precision: f64,
+    /// Finding-level micro recall.
+    pub finding_recall: f64,
+    /// pycocoevalcap corpus BLEU-4 on basic-tokenised text.
+    pub bleu_4: f64,
+    /// METEOR 1.5 corpus score.
+    pub meteor: f64,
+    /// pycocoevalcap ROUGE-L.
+    pub rouge_l: f64,
+    /// 95% bootstrap intervals `[low, high]` of the corpus metrics.
+    pub ci: BTreeMap<String, [f64; 2]>,
+    /// Validation loss after the last epoch.
+    pub final_valid_loss: f64,
+}
+
+/// Everything a quickstart run measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuickstartReport {
+    /// Per variant (`v1`, `v2`, `v3`, `linear`).
+    pub variants: BTreeMap<String, VariantResult>,
+    /// Macro AUROC of the anomaly classifier on the test split.
+    pub classifier_macro_auroc: f64,
+    /// Finding names in label order.
+    pub findings: Vec<String>,
+    /// Which METEOR modules ran (`full` or the exact+stem fallback).
+    pub meteor_mode: String,
+    /// The settings of the run.
+    pub config: QuickstartConfig,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// One synthetic study before encoding.
+struct Study {
+    name: String,
+    findings: Vec<Finding>,
+    labels: Vec<f32>,
+    report: String,
+    split: Split,
+}
+
+/// SplitMix64: a tiny seeded generator, enough for cohort sampling.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn uniform(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+fn templates() -> Vec<FindingTemplate> {
+    FINDINGS.iter().map(|(_, name)| FindingTemplate::standard(name)).collect()
+}
+
+/// The cohort: each finding present with probability 0.35, a CT-RATE-style report that
+/// states every finding as present or absent, in a fixed order as CT-RATE reports do.
+fn cohort(config: &QuickstartConfig) -> Vec<Study> {
+    let mut rng = Rng(config.seed);
+    let templates = templates();
+    let splits = [
+        (Split::Train, config.n_train, "train"),
+        (Split::Valid, config.n_valid, "valid"),
+        (Split::Test, config.n_test, "test"),
+    ];
+    let mut studies = Vec::new();
+    for (split, n, prefix) in splits {
+        for i in 0..n {
+            let mut findings = Vec::new();
+            let mut labels = Vec::new();
+            let mut sentences = Vec::new();
+            for ((finding, _), template) in FINDINGS.iter().zip(&templates) {
+                let present = rng.uniform() < 0.35;
+                labels.push(f32::from(present));
+                let pool = if present { &template.positive } else { &template.negative };
+                sentences.push(pool[(rng.next() % pool.len() as u64) as usize].clone());
+                if present {
+                    let f = match finding {
+                        Finding::PleuralEffusion(_) if rng.uniform() < 0.5 => {
+                            Finding::PleuralEffusion(Side::Left)
+                        }
+                        f => *f,
+                    };
+                    findings.push(f);
+                }
+            }
+            studies.push(Study {
+                name: format!("{prefix}_{i:04}"),
+                findings,
+                labels,
+                report: sentences.join(" "),
+                split,
+            });
+        }
+    }
+    studies
+}
+
+/// The preprocessing of the quickstart: CT-CLIP's recipe (orientation, trilinear
+/// resampling, HU window, crop/pad) at a coarser grid that suits 64³ phantoms.
+pub fn quickstart_preprocess() -> Preprocess {
+    Preprocess {
+        target_spacing: [7.5, 5.6, 5.6],
+        target_shape: [48, 64, 64],
+        ..Preprocess::ct_clip()
+    }
+    .with_order(Order::ResampleThenClip)
+}
+
+/// The small CT-ViT of the quickstart: input `[B, 1, 48, 64, 64]` → 8 × 8 × 8 tokens.
+pub fn quickstart_encoder() -> CtVitConfig {
+    CtVitConfig::new(32, 8192, 64, 8, 6, 1, 1, 16, 2).with_dim_latent(512)
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Writes the phantoms, reads them back through the real pipeline and encodes them.
+fn encode_cohort<B: AutodiffBackend>(
+    studies: &[Study],
+    config: &QuickstartConfig,
+    progress: &mut dyn FnMut(&str),
+    device: &B::Device,
+) -> Result<Vec<Vec<f32>>> {
+    let dir = config.out_dir.join("volumes");
+    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    let preprocess = quickstart_preprocess();
+    B::seed(device, config.seed);
+    let encoder = quickstart_encoder().init::<B::InnerBackend>(device);
+    let mut latents = Vec::with_capacity(studies.len());
+    let batch = 8;
+    for (k, chunk) in studies.chunks(batch).enumerate() {
+        let mut inputs = Vec::with_capacity(chunk.len());
+        for (j, s) in chunk.iter().enumerate() {
+            let path = dir.join(format!("{}.nii.gz", s.name));
+            let phantom = PhantomConfig::small(config.seed.wrapping_mul(1000) + (k * batch + j) as u64)
+                .with_findings(s.findings.clone());
+            Phantom::write(&path, &phantom)?;
+            let volume = read_nifti(&path)?;
+            inputs.push(preprocess.apply(&volume)?.into_tensor::<B::InnerBackend>(device));
+        }
+        let out = encoder.forward(Tensor::cat(inputs, 0));
+        let data: Vec<f32> = out.latent.into_data().convert::<f32>().to_vec().map_err(|e| {
+            Error::Config {
+                path: dir.clone(),
+                reason: format!("encoder output: {e:?}"),
+            }
+        })?;
+        latents.extend(data.chunks(quickstart_encoder().dim_latent).map(<[f32]>::to_vec));
+        progress(&format!("encoded {}/{} volumes", latents.len(), studies.len()));
+    }
+    Ok(latents)
+}
+
+fn dataset(studies: &[&Study], latents: &[&Vec<f32>], d: usize) -> Result<LatentDataset> {
+    let x = latents.iter().flat_map(|l| l.iter().copied()).collect();
+    let y = studies.iter().flat_map(|s| s.labels.iter().copied()).collect();
+    Ok(LatentDataset::new(x, y, d, FINDINGS.len())?)
+}
+
+fn logit(p: f32) -> f32 {
+    let p = p.clamp(1e-6, 1.0 - 1e-6);
+    (p / (1.0 - p)).ln()
+}
+
+/// Corpus metrics of one system, with bootstrap CIs.
+fn score_reports(
+    refs: &[String],
+    hyps: &[String],
+    meteor: &Meteor,
+    resamples: usize,
+    seed: u64,
+) -> Result<(f64, f64, f64, BTreeMap<String, [f64; 2]>)> {
+    let tok = |v: &[String]| v.iter().map(|s| basic_tokenize(s)).collect::<Vec<_>>();
+    let corpus = Corpus::single(tok(hyps), tok(refs))?;
+    let bleu = coco::CocoBleu::new(&corpus);
+    let rouge = coco::coco_rouge_l(&corpus);
+    let pairs: Vec<(Vec<&str>, &str)> = refs
+        .iter()
+        .zip(hyps)
+        .map(|(r, h)| (vec![r.as_str()], h.as_str()))
+        .collect();
+    let m = meteor.corpus(&pairs);
+    let bleu_4 = bleu.score()[3];
+    let rouge_l = rouge.score()[0];
+    let cfg = ResampleConfig {
+        resamples,
+        seed,
+        confidence: 0.95,
+    };
+    let intervals = bootstrap(&[&bleu, &rouge, &m], &cfg)?;
+    let mut ci = BTreeMap::new();
+    for iv in intervals {
+        if matches!(iv.name.as_str(), "bleu_4" | "rouge_l" | "meteor") {
+            ci.insert(iv.name, [iv.interval.lower, iv.interval.upper]);
+        }
+    }
+    Ok((bleu_4, m.score, rouge_l, ci))
+}
+
+fn trainable_params<B: AutodiffBackend, M: AutodiffModule<B>>(model: &M) -> usize {
+    struct Count(usize);
+    impl<B: AutodiffBackend> burn::module::ModuleVisitor<B> for Count {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<B, D>>) {
+            if param.is_require_grad() {
+                self.0 += param.shape().num_elements();
+            }
+        }
+    }
+    let mut c = Count(0);
+    model.visit(&mut c);
+    c.0
+}
+
+/// Runs the quickstart; `progress` receives one line per stage.
+pub fn run<B: AutodiffBackend>(
+    config: &QuickstartConfig,
+    device: &B::Device,
+    progress: &mut dyn FnMut(&str),
+) -> Result<QuickstartReport> {
+    let start = Instant::now();
+    std::fs::create_dir_all(&config.out_dir).map_err(io(&config.out_dir))?;
+    let names: Vec<String> = FINDINGS.iter().map(|(_, n)| n.to_string()).collect();
+    let templates = templates();
+
+    // 1–2. Cohort → NIfTI → preprocessing → encoder.
+    let studies = cohort(config);
+    progress(&format!(
+        "cohort: {} train / {} valid / {} test phantoms, {} findings",
+        config.n_train,
+        config.n_valid,
+        config.n_test,
+        names.len()
+    ));
+    let latents = encode_cohort::<B>(&studies, config, progress, device)?;
+    let d_latent = quickstart_encoder().dim_latent;
+    let pick = |split: Split| -> (Vec<&Study>, Vec<&Vec<f32>>) {
+        studies.iter().zip(&latents).filter(|(s, _)| s.split == split).unzip()
+    };
+    let (train_s, train_l) = pick(Split::Train);
+    let (valid_s, valid_l) = pick(Split::Valid);
+    let (test_s, test_l) = pick(Split::Test);
+
+    // 3a. Anomaly classifier on the latents.
+    let label_set = LabelSet::from_names(&names)?;
+    let head_config = AnomalyClassifierConfig::new(names.len())
+        .with_d_latent(d_latent)
+        .with_dropout(0.1);
+    let (head, _) = train_classifier::<B>(
+        &head_config,
+        &TrainingConfig::new().with_seed(config.seed).with_learning_rate(3e-3),
+        &label_set,
+        &dataset(&train_s, &train_l, d_latent)?,
+        &dataset(&valid_s, &valid_l, d_latent)?,
+        device,
+    )?;
+    let test_data = dataset(&test_s, &test_l, d_latent)?;
+    let test_probs = predict(&head, &test_data, device);
+    let test_labels: Vec<f32> = test_s.iter().flat_map(|s| s.labels.iter().copied()).collect();
+    let evaluation = rad3d_classifier::evaluate(&test_probs, &test_labels, &label_set, 0.5)?;
+    write_bar_chart(
+        &evaluation,
+        "Anomaly classifier (test)",
+        config.out_dir.join("classifier_per_label.png"),
+    )?;
+    let classifier_macro_auroc = evaluation.macro_avg.auroc.unwrap_or(f64::NAN);
+    progress(&format!("classifier: test macro AUROC {classifier_macro_auroc:.3}"));
+
+    // Cached embeddings: latent + soft logits, as the embedding cache would hold them.
+    let all = LatentDataset::new(
+        latents.iter().flatten().copied().collect(),
+        studies.iter().flat_map(|s| s.labels.iter().copied()).collect(),
+        d_latent,
+        names.len(),
+    )?;
+    let probs = predict(&head, &all, device);
+    let cache: std::collections::HashMap<String, Embedding> = studies
+        .iter()
+        .zip(&latents)
+        .zip(probs.chunks(names.len()))
+        .map(|((s, l), p)| {
+            (
+                s.name.clone(),
+                Embedding {
+                    latent: l.clone(),
+                    logits: Some(p.iter().map(|&p| logit(p)).collect()),
+                },
+            )
+        })
+        .collect();
+
+    // 3b. The decoder: a small GPT-2-style LM pre-trained on the training reports.
+    let examples: Vec<Example> = studies
+        .iter()
+        .map(|s| Example {
+            name: s.name.clone(),
+            report: s.report.clone(),
+            labels: Some(s.labels.clone()),
+            split: s.split,
+        })
+        .collect();
+    let of = |split: Split| examples.iter().filter(|e| e.split == split).collect::<Vec<_>>();
+    let (llm, tokenizer): (Llm<B>, Box<dyn ReportTokenizer>) = match &config.llm {
+        Some(path) => {
+            let (llm, tok) = rad3d_train::load_llm::<B>(path, device)?;
+            progress(&format!("decoder: {} (frozen)", path.display()));
+            (llm, Box::new(tok))
+        }
+        None => {
+            let tok = WordTokenizer::fit(of(Split::Train).iter().map(|e| e.report.as_str()));
+            let eos = tok.eos_id();
+            let lm_config = Gpt2Config::new(128, 2, 4)
+                .with_vocab_size(tok.vocab_size())
+                .with_max_position_embeddings(256)
+                .with_bos_token_id(Some(eos))
+                .with_eos_token_ids(vec![eos]);
+            let llm = ModelConfig::from(lm_config).init::<B>(config.seed, device)?;
+            let mut skipped = SkipCounts::default();
+            let text = |split| {
+                encode_examples(&of(split), &cache, Variant::V2, &tok, 200, &mut skipped.clone())
+            };
+            let (lm_train, lm_valid) = (text(Split::Train)?, text(Split::Valid)?);
+            let _ = &mut skipped;
+            let lm_cfg = TrainConfig {
+                epochs: config.lm_epochs,
+                batch_size: 16,
+                lr: 3e-3,
+                warmup_steps: 10,
+                linear_decay: true,
+                seed: config.seed,
+                pad_id: eos,
+                ..TrainConfig::default()
+            };
+            let outcome = train(
+                TextLm::new(llm, eos),
+                &lm_train,
+                &lm_valid,
+                &lm_cfg,
+                &config.out_dir.join("runs/lm"),
+                &mut Silent,
+                device,
+            )?;
+            progress(&format!(
+                "decoder: GPT-2-style LM pre-trained on {} reports, valid loss {:.3}; now frozen",
+                lm_train.len(),
+                outcome.state.val_losses.last().copied().unwrap_or(f64::NAN)
+            ));
+            (outcome.model.into_inner(), Box::new(tok))
+        }
+    };
+    let d_model = LmBackbone::d_model(&llm);
+
+    // 4–5. Every variant: train, decode the test split greedily, score.
+    let meteor = match MeteorResources::default_location() {
+        r if r.function_words().exists() => Meteor::new(&r)?,
+        _ => Meteor::exact_stem_only(),
+    };
+    let mut variants = BTreeMap::new();
+    let mut csv_rows = Vec::new();
+    for &variant in &config.variants {
+        let mut skipped = SkipCounts::default();
+        let enc = |split: Split, skipped: &mut SkipCounts| -> Result<Vec<EncodedExample>> {
+            Ok(encode_examples(&of(split), &cache, variant, tokenizer.as_ref(), 200, skipped)?)
+        };
+        let (tr, va, te) = (
+            enc(Split::Train, &mut skipped)?,
+            enc(Split::Valid, &mut skipped)?,
+            enc(Split::Test, &mut skipped)?,
+        );
+        let projector =
+            variant.projector_config(d_latent, names.len(), d_model, config.prefix_len, config.mapper_layers);
+        let model = PrefixModel::<B, _>::new(variant, &projector, llm.clone(), PromptIds::default(), device)?;
+        let trainable_params = trainable_params::<B, _>(&model);
+        let cfg = TrainConfig {
+            epochs: config.variant_epochs,
+            batch_size: 16,
+            lr: if variant.llm_trainable() { 5e-4 } else { 2e-3 },
+            warmup_steps: 10,
+            linear_decay: true,
+            seed: config.seed,
+            pad_id: tokenizer.eos_id(),
+            ..TrainConfig::default()
+        };
+        let run_dir = config.out_dir.join("runs").join(variant.name());
+        let outcome = train(model, &tr, &va, &cfg, &run_dir, &mut Silent, device)?;
+        let model = outcome.model.valid();
+        let reports = generate_reports(&model, &te, tokenizer.as_ref(), 120, 16, device);
+        write_reports_csv(&config.out_dir.join(format!("reports_{}.csv", variant.name())), &reports)?;
+        let predicted: Vec<Vec<bool>> = reports.iter().map(|r| extract_findings(&r.generated, &templates)).collect();
+        let truth: Vec<Vec<bool>> = reports
+            .iter()
+            .map(|r| {
+                let s = test_s.iter().find(|s| s.name == r.name).expect("generated from the test split");
+                s.labels.iter().map(|&l| l > 0.5).collect()
+            })
+            .collect();
+        let f = finding_f1(&predicted, &truth);
+        let refs: Vec<String> = reports.iter().map(|r| r.reference.clone()).collect();
+        let hyps: Vec<String> = reports.iter().map(|r| r.generated.clone()).collect();
+        let (bleu_4, meteor_score, rouge_l, ci) =
+            score_reports(&refs, &hyps, &meteor, config.bootstrap, config.seed)?;
+        progress(&format!(
+            "{}: finding F1 {:.3}, BLEU-4 {:.3}, METEOR {:.3}, ROUGE-L {:.3}, {} trainable",
+            variant.name(),
+            f.f1,
+            bleu_4,
+            meteor_score,
+            rouge_l,
+            trainable_params
+        ));
+        csv_rows.extend(reports.iter().map(|r| (variant.name(), r.clone())));
+        variants.insert(
+            variant.name().to_string(),
+            VariantResult {
+                trainable_params,
+                finding_f1: f.f1,
+                finding_precision: f.precision,
+                finding_recall: f.recall,
+                bleu_4,
+                meteor: meteor_score,
+                rouge_l,
+                ci,
+                final_valid_loss: outcome.state.val_losses.last().copied().unwrap_or(f64::NAN),
+            },
+        );
+    }
+
+    let report = QuickstartReport {
+        variants,
+        classifier_macro_auroc,
+        findings: names,
+        meteor_mode: format!("{:?}", meteor.mode()),
+        config: config.clone(),
+        seconds: start.elapsed().as_secs_f64(),
+    };
+    let json = config.out_dir.join("metrics.json");
+    crate::io::write_atomic(&json, serde_json::to_string_pretty(&report).expect("plain data").as_bytes())?;
+    Ok(report)
+}
+
+impl QuickstartReport {
+    /// The results as a table in the layout of the paper's Table 4.
+    pub fn table(&self) -> String {
+        let mut s = String::from(
+            "| variant | trainable | BLEU-4 | METEOR | ROUGE-L | finding F1 |\n|---|---:|---:|---:|---:|---:|\n",
+        );
+        for (name, r) in &self.variants {
+            let ci = |k: &str| {
+                r.ci.get(k)
+                    .map(|[lo, hi]| format!(" [{lo:.3}, {hi:.3}]"))
+                    .unwrap_or_default()
+            };
+            s.push_str(&format!(
+                "| {} | {} | {:.3}{} | {:.3}{} | {:.3}{} | {:.3} |\n",
+                name,
+                r.trainable_params,
+                r.bleu_4,
+                ci("bleu_4"),
+                r.meteor,
+                ci("meteor"),
+                r.rouge_l,
+                ci("rouge_l"),
+                r.finding_f1
+            ));
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cohort_reports_state_labels() {
+        let cfg = QuickstartConfig::fast("unused");
+        let studies = cohort(&cfg);
+        assert_eq!(studies.len(), cfg.n_train + cfg.n_valid + cfg.n_test);
+        let t = templates();
+        for s in &studies {
+            let found: Vec<bool> = extract_findings(&s.report, &t);
+            let truth: Vec<bool> = s.labels.iter().map(|&l| l > 0.5).collect();
+            assert_eq!(found, truth, "{}", s.report);
+            assert_eq!(s.findings.len(), truth.iter().filter(|x| **x).count());
+        }
+        // Same seed, same cohort.
+        let again = cohort(&cfg);
+        assert!(studies.iter().zip(&again).all(|(a, b)| a.report == b.report));
+    }
+
+    #[test]
+    fn logit_inverts_sigmoid() {
+        for p in [0.1f32, 0.5, 0.9] {
+            let x = logit(p);
+            assert!((1.0 / (1.0 + (-x).exp()) - p).abs() < 1e-5);
+        }
+    }
+}
