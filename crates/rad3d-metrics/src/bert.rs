@@ -20,10 +20,6 @@ use serde::Deserialize;
 
 use crate::error::MetricsError;
 
-// Burn's `Config` derive names `Result` unqualified; pin it to std so no crate alias leaks in.
-#[allow(unused_imports)]
-use std::result::Result;
-
 /// Hyper-parameters of a BERT-family encoder (the fields of HF `config.json` it uses).
 #[derive(Config, Debug)]
 pub struct BertConfig {
