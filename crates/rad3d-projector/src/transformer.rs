@@ -217,7 +217,7 @@ mod tests {
 
     #[test]
     fn invalid_configs_are_errors() {
-        let device: <B as Backend>::Device = Default::default();
+        let device: burn::tensor::ops::Device<B> = Default::default();
         let e = TransformerMapperConfig::new(8, 30)
             .init::<B>(&device)
             .unwrap_err();

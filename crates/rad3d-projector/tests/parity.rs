@@ -35,7 +35,7 @@ fn max_abs_diff<const D: usize>(a: Tensor<B, D>, b: Tensor<B, D>) -> f32 {
 
 /// Checks one file; returns the largest |Δ| over transformer_in, transformer_out, output.
 fn check(path: &Path) -> f32 {
-    let device = <B as Backend>::Device::default();
+    let device = burn::tensor::ops::Device::<B>::default();
     let (config, mapper) = load_clipcap_mapper::<B>(path, &device)
         .unwrap_or_else(|e| panic!("loading {}: {e}", path.display()));
     let mut f = NamedTensors::read(path).unwrap();

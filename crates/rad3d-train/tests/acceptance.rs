@@ -21,7 +21,7 @@ type B = Autodiff<Flex>;
 
 #[test]
 fn v3_learns_to_report_the_findings() {
-    let device = <B as Backend>::Device::default();
+    let device = burn::tensor::ops::Device::<B>::default();
     B::seed(&device, 11);
     let findings = &ct_rate_style_findings()[..5];
     let opts = SyntheticOptions {

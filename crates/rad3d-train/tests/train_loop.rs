@@ -67,7 +67,7 @@ fn model_seeded(
     vocab: usize,
     d_input_latent: usize,
     projector_seed: u64,
-    device: &<B as Backend>::Device,
+    device: &burn::tensor::ops::Device<B>,
 ) -> PrefixModel<B, TinyLm<B>> {
     B::seed(device, 5);
     let llm = TinyLmConfig::new(vocab)
@@ -83,7 +83,7 @@ fn model(
     variant: Variant,
     vocab: usize,
     d_input_latent: usize,
-    device: &<B as Backend>::Device,
+    device: &burn::tensor::ops::Device<B>,
 ) -> PrefixModel<B, TinyLm<B>> {
     model_seeded(variant, vocab, d_input_latent, 1, device)
 }
