@@ -373,7 +373,7 @@ impl EmbeddingCacheWriter {
         }
         match (logits, self.n_logits) {
             (None, 0) => {}
-            (Some(l), n) if l.len() == n && n > 0 => self.pending_logits.extend_from_slice(l),
+            (Some(l), n) if l.len() == n && n > 0 => {}
             _ => {
                 return Err(cache_err(
                     &self.dir,
@@ -386,6 +386,9 @@ impl EmbeddingCacheWriter {
         }
         self.pending_names.push(name.to_string());
         self.pending_latent.extend_from_slice(latent);
+        if let Some(l) = logits {
+            self.pending_logits.extend_from_slice(l);
+        }
         if self.pending_names.len() >= self.shard_size {
             self.flush()?;
         }

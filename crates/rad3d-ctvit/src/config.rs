@@ -61,10 +61,23 @@ impl CtVitConfig {
     ///
     /// `source_name` only labels errors.
     pub fn from_json_str(json: &str, source_name: &str) -> CtResult<Self> {
-        let config: Self = serde_json::from_str(json).map_err(|e| CtVitError::Config {
+        let err = |e: serde_json::Error| CtVitError::Config {
             source_name: source_name.to_string(),
             reason: e.to_string(),
-        })?;
+        };
+        let mut value: serde_json::Value = serde_json::from_str(json).map_err(err)?;
+        // burn's Config deserialiser does not fill defaults: add them for absent keys.
+        if let Some(map) = value.as_object_mut() {
+            for (key, default) in [
+                ("channels", serde_json::json!(1)),
+                ("dim_latent", serde_json::json!(512)),
+                ("ff_inner_dim", serde_json::Value::Null),
+                ("dim_image", serde_json::Value::Null),
+            ] {
+                map.entry(key).or_insert(default);
+            }
+        }
+        let config: Self = serde_json::from_value(value).map_err(err)?;
         config.validate(source_name)?;
         Ok(config)
     }

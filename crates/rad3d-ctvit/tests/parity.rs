@@ -78,7 +78,7 @@ fn matches_every_reference_fixture() {
             file.display()
         );
         let idx_shape: Tensor<B, 4, Int> = out.indices;
-        assert_eq!(idx_shape.dims().to_vec(), expected_shape);
+        assert_eq!(idx_shape.dims().to_vec(), expected_shape.to_vec());
 
         let checks: [(&str, TensorData, f32); 8] = [
             ("patch_emb", out.patch_emb.into_data(), 1e-4),
