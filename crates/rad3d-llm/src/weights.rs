@@ -413,7 +413,8 @@ mod tests {
         let t = HostTensor::new(vec![3, 70], (0..210).map(|x| x as f32).collect());
         let tt = t.transposed();
         assert_eq!(tt.shape, vec![70, 3]);
-        assert_eq!(tt.data[1 * 3 + 2], t.data[2 * 70 + 1]);
+        // Element (row 1, col 2) of the transpose is element (row 2, col 1) of the original.
+        assert_eq!(tt.data[3 + 2], t.data[2 * 70 + 1]);
         assert_eq!(tt.transposed(), t);
     }
 

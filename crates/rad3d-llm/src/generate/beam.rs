@@ -120,14 +120,12 @@ pub(super) fn beam_search<B: Backend, M: CausalLm<B>>(
                 .map(|(c, &h)| c.score + if h { NEG } else { 0.0 })
                 .collect();
             let chosen = top_indices(&alive, k);
-            let prev_running = std::mem::take(&mut running[b]);
             running[b] = chosen.iter().map(|&i| seqs[i].clone()).collect();
             running_scores[b] = chosen.iter().map(|&i| alive[i]).collect();
             for &i in &chosen {
                 reorder.push(b * k + cands[i].beam);
                 next_tokens.push(cands[i].token);
             }
-            drop(prev_running);
 
             // Finished hypotheses: only the top-K candidates may enter, length-normalised.
             let all_done = finished[b].iter().all(|f| f.done);
