@@ -55,7 +55,10 @@ fn main() -> anyhow::Result<()> {
     let mut progress = |line: &str| eprintln!("[{:>6.1}s] {line}", start.elapsed().as_secs_f64());
     let report = run::<Backend>(&config, &device, &mut progress).context("quickstart failed")?;
 
-    println!("\nRAD3D-Prefix on {} synthetic test studies (seed {}):\n", config.n_test, config.seed);
+    println!(
+        "\nRAD3D-Prefix on {} synthetic test studies (seed {}):\n",
+        config.n_test, config.seed
+    );
     println!("{}", report.table());
     println!(
         "anomaly classifier macro AUROC {:.3}; METEOR mode {}; {:.0} s; outputs in {}",

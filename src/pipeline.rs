@@ -164,7 +164,11 @@ fn recorder() -> NamedMpkFileRecorder<FullPrecisionSettings> {
 }
 
 fn resolve(dir: &Path, p: &Path) -> PathBuf {
-    if p.is_absolute() { p.to_path_buf() } else { dir.join(p) }
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        dir.join(p)
+    }
 }
 
 fn config_err(path: &Path, reason: impl Into<String>) -> Error {
@@ -254,9 +258,13 @@ impl<B: Backend> Pipeline<B> {
         } else {
             load_ctclip_checkpoint::<B>(&enc_path, &config.encoder, device)?
         };
-        let (classifier, labels) = load_head::<B>(resolve(dir, &config.classifier_weights), device)?;
+        let (classifier, labels) =
+            load_head::<B>(resolve(dir, &config.classifier_weights), device)?;
         let labels = labels.ok_or_else(|| {
-            config_err(&resolve(dir, &config.classifier_weights), "classifier file carries no label names")
+            config_err(
+                &resolve(dir, &config.classifier_weights),
+                "classifier file carries no label names",
+            )
         })?;
 
         let (llm, tokenizer): (Llm<B>, Box<dyn ReportTokenizer>) = match &config.llm {
@@ -268,13 +276,27 @@ impl<B: Backend> Pipeline<B> {
                 };
                 (llm, Box::new(tok))
             }
-            LlmSpec::Gpt2Record { config: c, weights, words } => {
+            LlmSpec::Gpt2Record {
+                config: c,
+                weights,
+                words,
+            } => {
                 let llm = ModelConfig::from(c.clone()).init::<B>(0, device)?;
-                (load_record(llm, &resolve(dir, weights), device)?, Box::new(word_tokenizer(words)))
+                (
+                    load_record(llm, &resolve(dir, weights), device)?,
+                    Box::new(word_tokenizer(words)),
+                )
             }
-            LlmSpec::LlamaRecord { config: c, weights, words } => {
+            LlmSpec::LlamaRecord {
+                config: c,
+                weights,
+                words,
+            } => {
                 let llm = ModelConfig::from(c.clone()).init::<B>(0, device)?;
-                (load_record(llm, &resolve(dir, weights), device)?, Box::new(word_tokenizer(words)))
+                (
+                    load_record(llm, &resolve(dir, weights), device)?,
+                    Box::new(word_tokenizer(words)),
+                )
             }
         };
         if tokenizer.vocab_size() > LmBackbone::vocab_size(&llm) {
@@ -288,9 +310,21 @@ impl<B: Backend> Pipeline<B> {
             ));
         }
         let variant: Variant = config.variant.parse()?;
-        let mut model = PrefixModel::new(variant, &config.projector, llm, PromptIds::default(), device)?;
-        model.projector = load_record(model.projector, &resolve(dir, &config.projector_weights), device)?;
-        Self::from_parts(config, encoder, classifier, labels, model, tokenizer, device)
+        let mut model = PrefixModel::new(
+            variant,
+            &config.projector,
+            llm,
+            PromptIds::default(),
+            device,
+        )?;
+        model.projector = load_record(
+            model.projector,
+            &resolve(dir, &config.projector_weights),
+            device,
+        )?;
+        Self::from_parts(
+            config, encoder, classifier, labels, model, tokenizer, device,
+        )
     }
 
     /// Writes the pipeline to `dir`: encoder, classifier and projector weights and
@@ -305,9 +339,16 @@ impl<B: Backend> Pipeline<B> {
         config.encoder_weights = PathBuf::from("encoder.mpk");
         save_record(self.encoder.clone(), &dir.join(&config.encoder_weights))?;
         config.classifier_weights = PathBuf::from("classifier.safetensors");
-        save_head(&self.classifier, &self.labels, dir.join(&config.classifier_weights))?;
+        save_head(
+            &self.classifier,
+            &self.labels,
+            dir.join(&config.classifier_weights),
+        )?;
         config.projector_weights = PathBuf::from("projector.mpk");
-        save_record(self.model.projector.clone(), &dir.join(&config.projector_weights))?;
+        save_record(
+            self.model.projector.clone(),
+            &dir.join(&config.projector_weights),
+        )?;
         match &mut config.llm {
             LlmSpec::Gpt2Record { weights, .. } | LlmSpec::LlamaRecord { weights, .. } => {
                 *weights = PathBuf::from("llm.mpk");
@@ -337,7 +378,10 @@ impl<B: Backend> Pipeline<B> {
     /// Reads and preprocesses one NIfTI file into the encoder's input `[1, 1, T, H, W]`.
     pub fn prepare(&self, path: impl AsRef<Path>) -> Result<Tensor<B, 5>> {
         let volume = read_nifti(path)?;
-        Ok(self.preprocess.apply(&volume)?.into_tensor::<B>(&self.device))
+        Ok(self
+            .preprocess
+            .apply(&volume)?
+            .into_tensor::<B>(&self.device))
     }
 
     /// Encodes volumes `[B, 1, T, H, W]` into `(latent [B, D], logits [B, N])`.
@@ -352,7 +396,10 @@ impl<B: Backend> Pipeline<B> {
         if paths.is_empty() {
             return Ok(Vec::new());
         }
-        let inputs = paths.iter().map(|p| self.prepare(p)).collect::<Result<Vec<_>>>()?;
+        let inputs = paths
+            .iter()
+            .map(|p| self.prepare(p))
+            .collect::<Result<Vec<_>>>()?;
         let (latent, logits) = self.encode(Tensor::cat(inputs, 0));
         self.generate_from_latent_batch(latent, logits)
     }
@@ -365,8 +412,14 @@ impl<B: Backend> Pipeline<B> {
 
     /// The report for one cached latent `[D]` and its classifier logits `[N]`.
     pub fn generate_from_latent(&self, latent: &[f32], logits: &[f32]) -> Result<Report> {
-        let lat = Tensor::from_data(TensorData::new(latent.to_vec(), [1, latent.len()]), &self.device);
-        let log = Tensor::from_data(TensorData::new(logits.to_vec(), [1, logits.len()]), &self.device);
+        let lat = Tensor::from_data(
+            TensorData::new(latent.to_vec(), [1, latent.len()]),
+            &self.device,
+        );
+        let log = Tensor::from_data(
+            TensorData::new(logits.to_vec(), [1, logits.len()]),
+            &self.device,
+        );
         let mut out = self.generate_from_latent_batch(lat, log)?;
         Ok(out.remove(0))
     }
@@ -395,18 +448,26 @@ impl<B: Backend> Pipeline<B> {
             .to_vec()
             .map_err(|e| config_err(Path::new(PIPELINE_FILE), format!("{e:?}")))?;
         // Logits are a frozen prior: no gradient may reach the classifier.
-        let input = self.variant.projector_input(latent, Some(logits.detach()))?;
+        let input = self
+            .variant
+            .projector_input(latent, Some(logits.detach()))?;
         let prefix = self.model.prefix(input);
-        let ids = self
-            .model
-            .llm
-            .greedy(prefix, self.config.max_new_tokens, self.tokenizer.eos_id());
+        let ids =
+            self.model
+                .llm
+                .greedy(prefix, self.config.max_new_tokens, self.tokenizer.eos_id());
         Ok(ids
             .iter()
             .zip(probs.chunks(n))
             .map(|(ids, p)| Report {
                 text: self.tokenizer.decode(ids),
-                finding_probabilities: self.labels.names().iter().cloned().zip(p.iter().copied()).collect(),
+                finding_probabilities: self
+                    .labels
+                    .names()
+                    .iter()
+                    .cloned()
+                    .zip(p.iter().copied())
+                    .collect(),
             })
             .collect())
     }

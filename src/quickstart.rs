@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::module::AutodiffModule;
-use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Tensor;
+use burn::tensor::backend::AutodiffBackend;
 use rad3d_classifier::{
     AnomalyClassifierConfig, LabelSet, LatentDataset, TrainingConfig, predict, train_classifier,
     write_bar_chart,
@@ -39,7 +39,10 @@ use crate::error::{Error, Result};
 /// CT-RATE reports phrase it.
 const FINDINGS: [(Finding, &str); 6] = [
     (Finding::Cardiomegaly, "Cardiomegaly"),
-    (Finding::PericardialEffusion, "Pericardial effusion-thickening"),
+    (
+        Finding::PericardialEffusion,
+        "Pericardial effusion-thickening",
+    ),
     (Finding::PleuralEffusion(Side::Right), "Pleural effusion"),
     (Finding::LungNodule, "Lung nodule"),
     (Finding::Consolidation, "Consolidation"),
@@ -175,7 +178,10 @@ impl Rng {
 }
 
 fn templates() -> Vec<FindingTemplate> {
-    FINDINGS.iter().map(|(_, name)| FindingTemplate::standard(name)).collect()
+    FINDINGS
+        .iter()
+        .map(|(_, name)| FindingTemplate::standard(name))
+        .collect()
 }
 
 /// The cohort: each finding present with probability 0.35, a CT-RATE-style report that
@@ -197,7 +203,11 @@ fn cohort(config: &QuickstartConfig) -> Vec<Study> {
             for ((finding, _), template) in FINDINGS.iter().zip(&templates) {
                 let present = rng.uniform() < 0.35;
                 labels.push(f32::from(present));
-                let pool = if present { &template.positive } else { &template.negative };
+                let pool = if present {
+                    &template.positive
+                } else {
+                    &template.negative
+                };
                 sentences.push(pool[(rng.next() % pool.len() as u64) as usize].clone());
                 if present {
                     let f = match finding {
@@ -262,28 +272,46 @@ fn encode_cohort<B: AutodiffBackend>(
         let mut inputs = Vec::with_capacity(chunk.len());
         for (j, s) in chunk.iter().enumerate() {
             let path = dir.join(format!("{}.nii.gz", s.name));
-            let phantom = PhantomConfig::small(config.seed.wrapping_mul(1000) + (k * batch + j) as u64)
-                .with_findings(s.findings.clone());
+            let phantom =
+                PhantomConfig::small(config.seed.wrapping_mul(1000) + (k * batch + j) as u64)
+                    .with_findings(s.findings.clone());
             Phantom::write(&path, &phantom)?;
             let volume = read_nifti(&path)?;
-            inputs.push(preprocess.apply(&volume)?.into_tensor::<B::InnerBackend>(device));
+            inputs.push(
+                preprocess
+                    .apply(&volume)?
+                    .into_tensor::<B::InnerBackend>(device),
+            );
         }
         let out = encoder.forward(Tensor::cat(inputs, 0));
-        let data: Vec<f32> = out.latent.into_data().convert::<f32>().to_vec().map_err(|e| {
-            Error::Config {
+        let data: Vec<f32> = out
+            .latent
+            .into_data()
+            .convert::<f32>()
+            .to_vec()
+            .map_err(|e| Error::Config {
                 path: dir.clone(),
                 reason: format!("encoder output: {e:?}"),
-            }
-        })?;
-        latents.extend(data.chunks(quickstart_encoder().dim_latent).map(<[f32]>::to_vec));
-        progress(&format!("encoded {}/{} volumes", latents.len(), studies.len()));
+            })?;
+        latents.extend(
+            data.chunks(quickstart_encoder().dim_latent)
+                .map(<[f32]>::to_vec),
+        );
+        progress(&format!(
+            "encoded {}/{} volumes",
+            latents.len(),
+            studies.len()
+        ));
     }
     Ok(latents)
 }
 
 fn dataset(studies: &[&Study], latents: &[&Vec<f32>], d: usize) -> Result<LatentDataset> {
     let x = latents.iter().flat_map(|l| l.iter().copied()).collect();
-    let y = studies.iter().flat_map(|s| s.labels.iter().copied()).collect();
+    let y = studies
+        .iter()
+        .flat_map(|s| s.labels.iter().copied())
+        .collect();
     Ok(LatentDataset::new(x, y, d, FINDINGS.len())?)
 }
 
@@ -364,7 +392,11 @@ pub fn run<B: AutodiffBackend>(
     let latents = encode_cohort::<B>(&studies, config, progress, device)?;
     let d_latent = quickstart_encoder().dim_latent;
     let pick = |split: Split| -> (Vec<&Study>, Vec<&Vec<f32>>) {
-        studies.iter().zip(&latents).filter(|(s, _)| s.split == split).unzip()
+        studies
+            .iter()
+            .zip(&latents)
+            .filter(|(s, _)| s.split == split)
+            .unzip()
     };
     let (train_s, train_l) = pick(Split::Train);
     let (valid_s, valid_l) = pick(Split::Valid);
@@ -377,7 +409,9 @@ pub fn run<B: AutodiffBackend>(
         .with_dropout(0.1);
     let (head, _) = train_classifier::<B>(
         &head_config,
-        &TrainingConfig::new().with_seed(config.seed).with_learning_rate(3e-3),
+        &TrainingConfig::new()
+            .with_seed(config.seed)
+            .with_learning_rate(3e-3),
         &label_set,
         &dataset(&train_s, &train_l, d_latent)?,
         &dataset(&valid_s, &valid_l, d_latent)?,
@@ -385,7 +419,10 @@ pub fn run<B: AutodiffBackend>(
     )?;
     let test_data = dataset(&test_s, &test_l, d_latent)?;
     let test_probs = predict(&head, &test_data, device);
-    let test_labels: Vec<f32> = test_s.iter().flat_map(|s| s.labels.iter().copied()).collect();
+    let test_labels: Vec<f32> = test_s
+        .iter()
+        .flat_map(|s| s.labels.iter().copied())
+        .collect();
     let evaluation = rad3d_classifier::evaluate(&test_probs, &test_labels, &label_set, 0.5)?;
     write_bar_chart(
         &evaluation,
@@ -393,12 +430,17 @@ pub fn run<B: AutodiffBackend>(
         config.out_dir.join("classifier_per_label.png"),
     )?;
     let classifier_macro_auroc = evaluation.macro_avg.auroc.unwrap_or(f64::NAN);
-    progress(&format!("classifier: test macro AUROC {classifier_macro_auroc:.3}"));
+    progress(&format!(
+        "classifier: test macro AUROC {classifier_macro_auroc:.3}"
+    ));
 
     // Cached embeddings: latent + soft logits, as the embedding cache would hold them.
     let all = LatentDataset::new(
         latents.iter().flatten().copied().collect(),
-        studies.iter().flat_map(|s| s.labels.iter().copied()).collect(),
+        studies
+            .iter()
+            .flat_map(|s| s.labels.iter().copied())
+            .collect(),
         d_latent,
         names.len(),
     )?;
@@ -428,7 +470,12 @@ pub fn run<B: AutodiffBackend>(
             split: s.split,
         })
         .collect();
-    let of = |split: Split| examples.iter().filter(|e| e.split == split).collect::<Vec<_>>();
+    let of = |split: Split| {
+        examples
+            .iter()
+            .filter(|e| e.split == split)
+            .collect::<Vec<_>>()
+    };
     let (llm, tokenizer): (Llm<B>, Box<dyn ReportTokenizer>) = match &config.llm {
         Some(path) => {
             let (llm, tok) = rad3d_train::load_llm::<B>(path, device)?;
@@ -446,7 +493,14 @@ pub fn run<B: AutodiffBackend>(
             let llm = ModelConfig::from(lm_config).init::<B>(config.seed, device)?;
             let mut skipped = SkipCounts::default();
             let text = |split| {
-                encode_examples(&of(split), &cache, Variant::V2, &tok, 200, &mut skipped.clone())
+                encode_examples(
+                    &of(split),
+                    &cache,
+                    Variant::V2,
+                    &tok,
+                    200,
+                    &mut skipped.clone(),
+                )
             };
             let (lm_train, lm_valid) = (text(Split::Train)?, text(Split::Valid)?);
             let _ = &mut skipped;
@@ -489,16 +543,34 @@ pub fn run<B: AutodiffBackend>(
     for &variant in &config.variants {
         let mut skipped = SkipCounts::default();
         let enc = |split: Split, skipped: &mut SkipCounts| -> Result<Vec<EncodedExample>> {
-            Ok(encode_examples(&of(split), &cache, variant, tokenizer.as_ref(), 200, skipped)?)
+            Ok(encode_examples(
+                &of(split),
+                &cache,
+                variant,
+                tokenizer.as_ref(),
+                200,
+                skipped,
+            )?)
         };
         let (tr, va, te) = (
             enc(Split::Train, &mut skipped)?,
             enc(Split::Valid, &mut skipped)?,
             enc(Split::Test, &mut skipped)?,
         );
-        let projector =
-            variant.projector_config(d_latent, names.len(), d_model, config.prefix_len, config.mapper_layers);
-        let model = PrefixModel::<B, _>::new(variant, &projector, llm.clone(), PromptIds::default(), device)?;
+        let projector = variant.projector_config(
+            d_latent,
+            names.len(),
+            d_model,
+            config.prefix_len,
+            config.mapper_layers,
+        );
+        let model = PrefixModel::<B, _>::new(
+            variant,
+            &projector,
+            llm.clone(),
+            PromptIds::default(),
+            device,
+        )?;
         let trainable_params = trainable_params::<B, _>(&model);
         let cfg = TrainConfig {
             epochs: config.variant_epochs,
@@ -514,12 +586,23 @@ pub fn run<B: AutodiffBackend>(
         let outcome = train(model, &tr, &va, &cfg, &run_dir, &mut Silent, device)?;
         let model = outcome.model.valid();
         let reports = generate_reports(&model, &te, tokenizer.as_ref(), 120, 16, device);
-        write_reports_csv(&config.out_dir.join(format!("reports_{}.csv", variant.name())), &reports)?;
-        let predicted: Vec<Vec<bool>> = reports.iter().map(|r| extract_findings(&r.generated, &templates)).collect();
+        write_reports_csv(
+            &config
+                .out_dir
+                .join(format!("reports_{}.csv", variant.name())),
+            &reports,
+        )?;
+        let predicted: Vec<Vec<bool>> = reports
+            .iter()
+            .map(|r| extract_findings(&r.generated, &templates))
+            .collect();
         let truth: Vec<Vec<bool>> = reports
             .iter()
             .map(|r| {
-                let s = test_s.iter().find(|s| s.name == r.name).expect("generated from the test split");
+                let s = test_s
+                    .iter()
+                    .find(|s| s.name == r.name)
+                    .expect("generated from the test split");
                 s.labels.iter().map(|&l| l > 0.5).collect()
             })
             .collect();
@@ -563,7 +646,12 @@ pub fn run<B: AutodiffBackend>(
         seconds: start.elapsed().as_secs_f64(),
     };
     let json = config.out_dir.join("metrics.json");
-    crate::io::write_atomic(&json, serde_json::to_string_pretty(&report).expect("plain data").as_bytes())?;
+    crate::io::write_atomic(
+        &json,
+        serde_json::to_string_pretty(&report)
+            .expect("plain data")
+            .as_bytes(),
+    )?;
     Ok(report)
 }
 
@@ -614,7 +702,12 @@ mod tests {
         }
         // Same seed, same cohort.
         let again = cohort(&cfg);
-        assert!(studies.iter().zip(&again).all(|(a, b)| a.report == b.report));
+        assert!(
+            studies
+                .iter()
+                .zip(&again)
+                .all(|(a, b)| a.report == b.report)
+        );
     }
 
     #[test]

@@ -34,8 +34,7 @@ fn build(dir: &std::path::Path) -> Pipeline<B> {
         .init::<B>(&device);
     let variant = Variant::V3;
     let projector = variant.projector_config(encoder_cfg.dim_latent, LABELS.len(), 32, 4, 1);
-    let model =
-        PrefixModel::new(variant, &projector, llm, PromptIds::default(), &device).unwrap();
+    let model = PrefixModel::new(variant, &projector, llm, PromptIds::default(), &device).unwrap();
     let config = PipelineConfig {
         preprocess: PreprocessSpec::from(&quickstart_preprocess()),
         encoder: encoder_cfg,
@@ -52,8 +51,16 @@ fn build(dir: &std::path::Path) -> Pipeline<B> {
         max_new_tokens: 12,
     };
     let labels = LabelSet::from_names(&LABELS).unwrap();
-    let p = Pipeline::from_parts(config, encoder, classifier, labels, model, Box::new(tok), &device)
-        .unwrap();
+    let p = Pipeline::from_parts(
+        config,
+        encoder,
+        classifier,
+        labels,
+        model,
+        Box::new(tok),
+        &device,
+    )
+    .unwrap();
     p.save(dir).unwrap();
     p
 }
@@ -81,7 +88,10 @@ fn nifti_to_report_and_directory_round_trip() {
     let device = Default::default();
     let loaded = Pipeline::<B>::load(dir.path().join("pipeline"), &device).unwrap();
     let again = loaded.generate_from_nifti(&nifti).unwrap();
-    assert_eq!(again, report, "a saved and reloaded pipeline must give the same report");
+    assert_eq!(
+        again, report,
+        "a saved and reloaded pipeline must give the same report"
+    );
 
     // Batch and latent entry points agree with the single-file path.
     let batch = loaded.generate_from_nifti_batch(&[&nifti, &nifti]).unwrap();
@@ -93,9 +103,13 @@ fn nifti_to_report_and_directory_round_trip() {
 fn bad_pipeline_directory_is_an_error() {
     let device = Default::default();
     let dir = tempfile::tempdir().unwrap();
-    let err = Pipeline::<B>::load(dir.path(), &device).err().expect("no pipeline.json");
+    let err = Pipeline::<B>::load(dir.path(), &device)
+        .err()
+        .expect("no pipeline.json");
     assert!(err.to_string().contains("pipeline.json"), "{err}");
     std::fs::write(dir.path().join("pipeline.json"), "{\"preprocess\": 3}").unwrap();
-    let err = Pipeline::<B>::load(dir.path(), &device).err().expect("malformed");
+    let err = Pipeline::<B>::load(dir.path(), &device)
+        .err()
+        .expect("malformed");
     assert!(err.to_string().contains("pipeline.json"), "{err}");
 }

@@ -12,7 +12,10 @@ fn quickstart_fast_mode_reaches_its_figures() {
     let report = run::<Autodiff<Flex>>(&config, &device, &mut |line| eprintln!("{line}")).unwrap();
 
     for name in ["v1", "v2", "v3", "linear"] {
-        let v = report.variants.get(name).unwrap_or_else(|| panic!("row {name} missing"));
+        let v = report
+            .variants
+            .get(name)
+            .unwrap_or_else(|| panic!("row {name} missing"));
         assert!(v.trainable_params > 0, "{name}");
         for x in [v.bleu_4, v.meteor, v.rouge_l, v.finding_f1] {
             assert!((0.0..=1.0).contains(&x), "{name}: {x}");

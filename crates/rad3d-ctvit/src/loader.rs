@@ -41,6 +41,8 @@ pub const IGNORED_PREFIXES: &[&str] = &[
     "visual_transformer.vq._codebook.initted",
     "visual_transformer.vq._codebook.cluster_size",
     "visual_transformer.vq._codebook.embed_avg",
+    // Reference tensors stored beside the weights in self-describing parity files.
+    "fixture.",
     // CT-CLIP's unused second projection and the whole text side.
     "to_visual_latent_extra.",
     "to_text_latent.",

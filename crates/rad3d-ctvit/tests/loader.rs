@@ -148,7 +148,9 @@ fn corrupt_checkpoints_give_typed_errors() {
     let shaped = tmp.path().join("shape.safetensors");
     let mut w = weights.clone();
     let t = w.iter_mut().find(|t| t.0 == target).unwrap();
-    t.2 = vec![t.2[1], t.2[0]];
+    // Same element count, different shape (a transpose would not change a square matrix).
+    let n: usize = t.2.iter().product();
+    t.2 = vec![n, 1];
     write(&shaped, &w);
     let err = load(&shaped).unwrap_err();
     assert!(
