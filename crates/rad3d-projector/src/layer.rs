@@ -220,7 +220,9 @@ mod tests {
 
     #[test]
     fn mlp_hidden_width_truncates_like_python() {
-        let cfg = ClipCapLayerConfig::new(10).with_mlp_ratio(2.5);
+        let cfg = ClipCapLayerConfig::new(10)
+            .with_mlp_ratio(2.5)
+            .with_num_heads(2);
         assert_eq!(cfg.d_hidden(), 25);
         let layer = cfg.init::<B>(&Default::default());
         // norm1 20 + q 100 + kv 200 + proj 110 + norm2 20 + fc1 275 + fc2 260

@@ -273,7 +273,8 @@ mod tests {
             studies[0]
                 .example
                 .report
-                .contains("Pericardial effusion-thickening")
+                .to_lowercase()
+                .contains("pericardial effusion-thickening")
         );
     }
 
