@@ -320,6 +320,15 @@ fn logit(p: f32) -> f32 {
     (p / (1.0 - p)).ln()
 }
 
+/// Corpus metrics of one system.
+struct SystemScores {
+    bleu_4: f64,
+    meteor: f64,
+    rouge_l: f64,
+    /// 95% bootstrap interval of each metric above, by name.
+    ci: BTreeMap<String, [f64; 2]>,
+}
+
 /// Corpus metrics of one system, with bootstrap CIs.
 fn score_reports(
     refs: &[String],
@@ -327,7 +336,7 @@ fn score_reports(
     meteor: &Meteor,
     resamples: usize,
     seed: u64,
-) -> Result<(f64, f64, f64, BTreeMap<String, [f64; 2]>)> {
+) -> Result<SystemScores> {
     let tok = |v: &[String]| v.iter().map(|s| basic_tokenize(s)).collect::<Vec<_>>();
     let corpus = Corpus::single(tok(hyps), tok(refs))?;
     let bleu = coco::CocoBleu::new(&corpus);
@@ -352,7 +361,12 @@ fn score_reports(
             ci.insert(iv.name, [iv.interval.lower, iv.interval.upper]);
         }
     }
-    Ok((bleu_4, m.score, rouge_l, ci))
+    Ok(SystemScores {
+        bleu_4,
+        meteor: m.score,
+        rouge_l,
+        ci,
+    })
 }
 
 fn trainable_params<B: AutodiffBackend, M: AutodiffModule<B>>(model: &M) -> usize {
@@ -609,8 +623,12 @@ pub fn run<B: AutodiffBackend>(
         let f = finding_f1(&predicted, &truth);
         let refs: Vec<String> = reports.iter().map(|r| r.reference.clone()).collect();
         let hyps: Vec<String> = reports.iter().map(|r| r.generated.clone()).collect();
-        let (bleu_4, meteor_score, rouge_l, ci) =
-            score_reports(&refs, &hyps, &meteor, config.bootstrap, config.seed)?;
+        let SystemScores {
+            bleu_4,
+            meteor: meteor_score,
+            rouge_l,
+            ci,
+        } = score_reports(&refs, &hyps, &meteor, config.bootstrap, config.seed)?;
         progress(&format!(
             "{}: finding F1 {:.3}, BLEU-4 {:.3}, METEOR {:.3}, ROUGE-L {:.3}, {} trainable",
             variant.name(),

@@ -84,7 +84,7 @@ fn nifti_to_report_and_directory_round_trip() {
         assert!((0.0..=1.0).contains(p));
     }
     // Random weights write words of the vocabulary (or stop at once); never garbage.
-    assert!(report.text.chars().all(|c| c.is_ascii()));
+    assert!(report.text.is_ascii());
 
     let device = Default::default();
     let loaded = Pipeline::<B>::load(dir.path().join("pipeline"), &device).unwrap();

@@ -12,7 +12,7 @@ use crate::error::{ClassifierError, Result};
 /// A label with no positives gets weight 1 (nothing to re-balance); `labels` is row-major
 /// `[n_samples, n_labels]` of 0/1 values.
 pub fn positive_weights(labels: &[f32], n_labels: usize) -> Result<Vec<f32>> {
-    if n_labels == 0 || labels.len() % n_labels != 0 {
+    if n_labels == 0 || !labels.len().is_multiple_of(n_labels) {
         return Err(ClassifierError::Data(format!(
             "{} label values do not form rows of {n_labels}",
             labels.len()

@@ -137,7 +137,10 @@ pub fn evaluate(
     threshold: f32,
 ) -> Result<Evaluation> {
     let n_labels = label_set.len();
-    if probabilities.len() != labels.len() || labels.len() % n_labels != 0 || labels.is_empty() {
+    if probabilities.len() != labels.len()
+        || !labels.len().is_multiple_of(n_labels)
+        || labels.is_empty()
+    {
         return Err(ClassifierError::Data(format!(
             "{} probabilities and {} labels do not form [n, {n_labels}] matrices",
             probabilities.len(),

@@ -39,8 +39,8 @@ impl LatentDataset {
     ) -> ClResult<Self> {
         let ok = d_latent > 0
             && n_labels > 0
-            && latents.len() % d_latent == 0
-            && labels.len() % n_labels == 0
+            && latents.len().is_multiple_of(d_latent)
+            && labels.len().is_multiple_of(n_labels)
             && latents.len() / d_latent == labels.len() / n_labels
             && !latents.is_empty();
         if !ok {

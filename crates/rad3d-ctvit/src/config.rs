@@ -106,7 +106,7 @@ impl CtVitConfig {
                 return fail(format!("`{name}` must be positive"));
             }
         }
-        if self.image_size % self.patch_size != 0 {
+        if !self.image_size.is_multiple_of(self.patch_size) {
             return fail(format!(
                 "image_size {} is not divisible by patch_size {}",
                 self.image_size, self.patch_size

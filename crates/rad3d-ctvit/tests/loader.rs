@@ -75,13 +75,11 @@ fn key_map_matches_real_ctclip_key_list() {
     }
 }
 
-/// All tensors of the fixture as (name, dtype, shape, bytes), plus its metadata.
-fn fixture_tensors(
-    path: &Path,
-) -> (
-    Vec<(String, Dtype, Vec<usize>, Vec<u8>)>,
-    HashMap<String, String>,
-) {
+/// One raw tensor: (name, dtype, shape, bytes).
+type RawTensor = (String, Dtype, Vec<usize>, Vec<u8>);
+
+/// All tensors of the fixture, plus its metadata.
+fn fixture_tensors(path: &Path) -> (Vec<RawTensor>, HashMap<String, String>) {
     let bytes = std::fs::read(path).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
@@ -94,7 +92,7 @@ fn fixture_tensors(
     (out, meta.metadata().clone().unwrap_or_default())
 }
 
-fn write(path: &Path, tensors: &[(String, Dtype, Vec<usize>, Vec<u8>)]) {
+fn write(path: &Path, tensors: &[RawTensor]) {
     let views: Vec<(String, TensorView)> = tensors
         .iter()
         .map(|(n, d, s, b)| (n.clone(), TensorView::new(*d, s.clone(), b).unwrap()))
@@ -102,9 +100,7 @@ fn write(path: &Path, tensors: &[(String, Dtype, Vec<usize>, Vec<u8>)]) {
     std::fs::write(path, safetensors::serialize(views, None).unwrap()).unwrap();
 }
 
-fn weights_only(
-    t: &[(String, Dtype, Vec<usize>, Vec<u8>)],
-) -> Vec<(String, Dtype, Vec<usize>, Vec<u8>)> {
+fn weights_only(t: &[RawTensor]) -> Vec<RawTensor> {
     t.iter()
         .filter(|(n, ..)| !n.starts_with("fixture."))
         .cloned()

@@ -409,7 +409,7 @@ impl LlamaConfig {
             origin,
             "max_position_embeddings",
         )?;
-        if self.head_dim == 0 || self.head_dim % 2 != 0 {
+        if self.head_dim == 0 || !self.head_dim.is_multiple_of(2) {
             return Err(config_err(
                 origin,
                 "head_dim",
@@ -419,7 +419,7 @@ impl LlamaConfig {
                 ),
             ));
         }
-        if self.num_heads % self.num_kv_heads != 0 {
+        if !self.num_heads.is_multiple_of(self.num_kv_heads) {
             return Err(config_err(
                 origin,
                 "num_key_value_heads",
@@ -612,7 +612,7 @@ impl Gpt2Config {
         positive(self.num_layers, origin, "n_layer")?;
         positive(self.num_heads, origin, "n_head")?;
         positive(self.max_position_embeddings, origin, "n_positions")?;
-        if self.hidden_size % self.num_heads != 0 {
+        if !self.hidden_size.is_multiple_of(self.num_heads) {
             return Err(config_err(
                 origin,
                 "n_head",

@@ -177,7 +177,7 @@ fn every_format_matches_gguf_py_bit_for_bit() {
 fn q8_k_is_scale_times_int8() {
     // Q8_K has no gguf-py dequantizer; ggml's is `y = d * q`.
     let mut block = 0.5f32.to_le_bytes().to_vec();
-    block.extend((0..256).map(|i| (i as i32 - 128) as i8 as u8));
+    block.extend((0..256).map(|i| (i - 128) as i8 as u8));
     block.extend([0u8; 32]); // bsums, unused by dequantization
     let mut out = vec![0f32; 256];
     assert!(dequantize_into(GgmlType::Q8_K, &block, &mut out));

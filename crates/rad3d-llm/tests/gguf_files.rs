@@ -157,7 +157,10 @@ fn permute(w: &[f32], rows: usize, n_heads: usize) -> Vec<f32> {
     out
 }
 
-fn tiny_llama(untied: bool) -> (GgufWriter, Vec<(String, Vec<usize>, Vec<f32>)>) {
+/// One HF-layout tensor: (name, shape, values).
+type HfTensor = (String, Vec<usize>, Vec<f32>);
+
+fn tiny_llama(untied: bool) -> (GgufWriter, Vec<HfTensor>) {
     let (d, heads, kv, ff, vocab, layers) = (8usize, 2usize, 1usize, 12usize, 10usize, 2usize);
     let hd = d / heads;
     let mut hf = Vec::new();

@@ -122,7 +122,7 @@ impl BertConfig {
                 "hidden_size and num_attention_heads must be > 0".into(),
             ));
         }
-        if hf.hidden_size % hf.num_attention_heads != 0 {
+        if !hf.hidden_size.is_multiple_of(hf.num_attention_heads) {
             return Err(model_err(format!(
                 "hidden_size {} is not divisible by num_attention_heads {}",
                 hf.hidden_size, hf.num_attention_heads

@@ -493,7 +493,7 @@ fn model_max_length(path: &PathBuf) -> Result<usize> {
             .and_then(serde_json::Value::as_f64)
         {
             // transformers writes a huge sentinel when the length is unknown.
-            Some(v) if v >= 1.0 && v < 1e9 => v as usize,
+            Some(v) if (1.0..1e9).contains(&v) => v as usize,
             _ => 512,
         },
     )

@@ -4,7 +4,7 @@
 //! with and without idf and baseline rescaling.
 #![cfg(feature = "bertscore")]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use burn::backend::Flex;
@@ -32,7 +32,7 @@ fn model_dir() -> PathBuf {
 }
 
 /// Skips (returns false) when data is missing, except under CI=true where it fails.
-fn available(path: &PathBuf, what: &str) -> bool {
+fn available(path: &Path, what: &str) -> bool {
     if path.exists() {
         return true;
     }

@@ -76,7 +76,10 @@ impl TransformerMapperConfig {
                 "must be a positive multiple of num_heads",
             );
         }
-        if !(self.mlp_ratio > 0.0) || (self.d_model as f64 * self.mlp_ratio) < 1.0 {
+        if !self.mlp_ratio.is_finite()
+            || self.mlp_ratio <= 0.0
+            || (self.d_model as f64 * self.mlp_ratio) < 1.0
+        {
             return Err(ProjectorError::Config {
                 field: "mlp_ratio",
                 value: self.mlp_ratio.to_string(),

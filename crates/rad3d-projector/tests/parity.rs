@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use burn::backend::Flex;
-use burn::tensor::{Tensor, backend::Backend};
+use burn::tensor::Tensor;
 use rad3d_projector::{NamedTensors, load_clipcap_mapper, save_clipcap_mapper};
 
 type B = Flex;

@@ -97,7 +97,7 @@ impl TrainConfig {
             return bad("lr", self.lr.to_string(), "must be a positive number");
         }
         if let Some(c) = self.grad_clip
-            && !(c > 0.0)
+            && (c.is_nan() || c <= 0.0)
         {
             return bad("grad_clip", c.to_string(), "must be positive");
         }

@@ -127,8 +127,8 @@ pub enum VolumeError {
         path: PathBuf,
         /// Which header transform was used (`"sform"`, `"qform"`, `"pixdim"`, `"given"`).
         source_name: &'static str,
-        /// The 3×4 rotation/zoom/translation block.
-        affine: [[f64; 4]; 3],
+        /// The 3×4 rotation/zoom/translation block (boxed to keep the error small).
+        affine: Box<[[f64; 4]; 3]>,
     },
     /// Voxels are NaN or infinite after scaling and replacement was not requested.
     #[error(

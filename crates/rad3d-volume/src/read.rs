@@ -457,7 +457,7 @@ impl Layout {
             return Err(VolumeError::SingularAffine {
                 path: path.into(),
                 source_name,
-                affine: [affine[0], affine[1], affine[2]],
+                affine: Box::new([affine[0], affine[1], affine[2]]),
             });
         }
         let (slope, inter) = match opts.rescale {

@@ -390,7 +390,7 @@ mod tests {
     #[test]
     fn crop_and_pad_follow_ct_clip() {
         let v = Volume::from_spacing(
-            (0..5 * 4 * 1).map(|x| x as f32).collect(),
+            (0..5 * 4).map(|x| x as f32).collect(),
             [5, 4, 1],
             [1.0; 3],
             crate::Axcodes::RAS,

@@ -37,7 +37,7 @@ impl Volume {
             return Err(VolumeError::SingularAffine {
                 path: "<memory>".into(),
                 source_name: "given",
-                affine: [affine[0], affine[1], affine[2]],
+                affine: Box::new([affine[0], affine[1], affine[2]]),
             });
         }
         Ok(Volume {

@@ -18,7 +18,10 @@ const QK_K: usize = 256;
 /// type cannot be dequantized or the lengths do not match.
 pub fn dequantize_into(ty: GgmlType, src: &[u8], dst: &mut [f32]) -> bool {
     let (block, size) = (ty.block_size(), ty.type_size());
-    if !ty.can_dequantize() || src.len() % size != 0 || src.len() / size * block != dst.len() {
+    if !ty.can_dequantize()
+        || !src.len().is_multiple_of(size)
+        || src.len() / size * block != dst.len()
+    {
         return false;
     }
     let blocks = src.chunks_exact(size).zip(dst.chunks_exact_mut(block));

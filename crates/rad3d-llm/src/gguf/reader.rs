@@ -382,7 +382,7 @@ fn check_tensor(
             ))
         })?;
     let block = ggml_type.block_size() as u64;
-    if dims[0] % block != 0 {
+    if !dims[0].is_multiple_of(block) {
         return Err(r.err(format!(
             "tensor '{name}' of type {ggml_type}: first dimension {} is not a multiple of the block size {block}",
             dims[0]
@@ -391,7 +391,7 @@ fn check_tensor(
     let n_bytes = (n_elements / block)
         .checked_mul(ggml_type.type_size() as u64)
         .ok_or_else(|| r.err(format!("tensor '{name}' byte size overflows")))?;
-    if rel_offset % alignment != 0 {
+    if !rel_offset.is_multiple_of(alignment) {
         return Err(r.err(format!(
             "tensor '{name}' offset {rel_offset} is not a multiple of the alignment {alignment}"
         )));
