@@ -227,6 +227,11 @@ impl<B: Backend> Pipeline<B> {
                 ),
             ));
         }
+        // Burn draws random weights on first read, separately for each clone: fix them now
+        // so `save` writes exactly the weights this pipeline generates with.
+        rad3d_train::materialize(&encoder);
+        rad3d_train::materialize(&classifier);
+        rad3d_train::materialize(&model);
         Ok(Self {
             preprocess: config.preprocess.to_preprocess(),
             config,

@@ -66,7 +66,6 @@ fn build(dir: &std::path::Path) -> Pipeline<B> {
 }
 
 #[test]
-#[ignore = "known failure: a reloaded pipeline gives different probabilities (issue 7 note)"]
 fn nifti_to_report_and_directory_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let nifti = dir.path().join("chest.nii.gz");

@@ -43,6 +43,7 @@ mod encode;
 mod error;
 mod generate;
 mod llm;
+mod materialize;
 mod model;
 mod observer;
 mod plot;
@@ -63,6 +64,7 @@ pub use generate::{
     GeneratedReport, generate_reports, greedy_from_prefix, write_reports_csv, write_reports_jsonl,
 };
 pub use llm::{LlmTokenizer, load_llm};
+pub use materialize::materialize;
 pub use model::{LmBackbone, PrefixModel, PromptIds, TextLm, TrainModel, report_nll};
 pub use observer::{EpochMetrics, Recording, Silent, StepMetrics, TrainObserver};
 pub use plot::{draw_loss_png, plot_metrics};

@@ -12,6 +12,7 @@ use rad3d_projector::{PrefixLayout, Projector, ProjectorConfig, Variant, wrap_in
 
 use crate::batch::TokenBatch;
 use crate::error::{Result, TrainError};
+use crate::materialize::materialize;
 
 /// The decoder-only LM operations training needs: embedding lookup and a causal
 /// forward pass from input embeddings to logits.
@@ -175,8 +176,13 @@ impl<B: Backend, L: LmBackbone<B>> PrefixModel<B, L> {
         } else {
             llm.no_grad()
         };
+        // Draw the LLM's lazily created weights (if any) before the projector's, and the
+        // projector's now, so the generator state at construction alone decides them.
+        materialize(&llm);
+        let projector = projector.init(device)?;
+        materialize(&projector);
         Ok(Self {
-            projector: projector.init(device)?,
+            projector,
             llm,
             variant,
             prompt,

@@ -166,7 +166,6 @@ fn run(
 }
 
 #[test]
-#[ignore = "known failure: resumed weights differ by ~3e-3 from the uninterrupted run (issue 5 note)"]
 fn kill_and_resume_reproduces_the_uninterrupted_run() {
     let tmp = tempfile::tempdir().unwrap();
     let config = TrainConfig {

@@ -41,7 +41,7 @@ pub struct TinyLm<B: Backend> {
 
 impl TinyLmConfig {
     pub fn init<B: Backend>(&self, device: &B::Device) -> TinyLm<B> {
-        TinyLm {
+        let lm = TinyLm {
             tok: EmbeddingConfig::new(self.vocab, self.d_model).init(device),
             // Fixed sinusoids generalise to positions a prefix shifts the report to.
             pos: PositionalEncodingConfig::new(self.d_model)
@@ -58,7 +58,10 @@ impl TinyLmConfig {
             .init(device),
             norm: LayerNormConfig::new(self.d_model).init(device),
             head: LinearConfig::new(self.d_model, self.vocab).init(device),
-        }
+        };
+        // Fix the weights now, from the generator state the caller seeded.
+        rad3d_train::materialize(&lm);
+        lm
     }
 }
 
