@@ -197,6 +197,37 @@ pub fn extract_findings(report: &str, findings: &[FindingTemplate]) -> Vec<bool>
         .collect()
 }
 
+/// A radiologist's note for a study: one word per finding in template order, the first
+/// word of its name when present and `No` when absent, then a full stop, e.g.
+/// `Cardiomegaly No Pleural No No .`.
+///
+/// Small LMs pre-trained on `[note ; report]` learn to write the report the note asks
+/// for, the way an instruction-following LLM writes from context it is given. Frozen,
+/// such an LM is what a prefix projector can steer: the projector learns to express the
+/// image as context the LM already reads, as RAD3D-Prefix does with a pre-trained LLM.
+/// The matching prefix length is [`note_len`] (BOS included).
+pub fn findings_note(labels: &[f32], findings: &[FindingTemplate]) -> String {
+    let mut words: Vec<&str> = findings
+        .iter()
+        .zip(labels)
+        .map(|(f, l)| {
+            if *l > 0.5 {
+                f.name.split_whitespace().next().unwrap_or("Finding")
+            } else {
+                "No"
+            }
+        })
+        .collect();
+    words.push(".");
+    words.join(" ")
+}
+
+/// Tokens a [`findings_note`] occupies after BOS, plus the BOS: the prefix length that
+/// stands in for it.
+pub fn note_len(findings: &[FindingTemplate]) -> usize {
+    findings.len() + 2
+}
+
 /// Micro-averaged precision, recall and F1 of predicted positive findings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct FindingScores {
@@ -276,6 +307,16 @@ mod tests {
                 .to_lowercase()
                 .contains("pericardial effusion-thickening")
         );
+    }
+
+    #[test]
+    fn notes_name_present_findings_in_order() {
+        let f = &ct_rate_style_findings()[..3];
+        assert_eq!(
+            findings_note(&[1.0, 0.0, 1.0], f),
+            "Cardiomegaly No Pleural ."
+        );
+        assert_eq!(note_len(f), 5);
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! Acceptance: on synthetic studies with known findings, pre-train a tiny LM on the
-//! reports, freeze it, train the V-3 projector (latent ⧺ logits), and check that the
-//! validation loss falls and that greedy reports state the right findings.
+//! Acceptance: on synthetic studies with known findings, pre-train a tiny LM to write
+//! reports from a note naming the findings, freeze it, train the V-3 projector
+//! (latent ⧺ logits → a prefix in place of the note), and check that the validation loss
+//! falls and that greedy reports state the right findings.
 
 mod common;
 
@@ -13,14 +14,13 @@ use common::TinyLmConfig;
 use rad3d_projector::Variant;
 use rad3d_train::synthetic::{
     SyntheticOptions, SyntheticStudy, ct_rate_style_findings, extract_findings, finding_f1,
-    synthetic_studies,
+    findings_note, note_len, synthetic_studies,
 };
 use rad3d_train::*;
 
 type B = Autodiff<Flex>;
 
 #[test]
-#[ignore = "known failure: validation loss does not fall enough yet (issue 5 note)"]
 fn v3_learns_to_report_the_findings() {
     let device = burn::tensor::ops::Device::<B>::default();
     B::seed(&device, 11);
@@ -49,16 +49,25 @@ fn v3_learns_to_report_the_findings() {
         .with_d_model(64)
         .with_layers(2)
         .init::<B>(&device);
-    let text = |v: &[EncodedExample]| -> Vec<EncodedExample> {
+    // The LM learns to write a report from a note naming the findings (see
+    // `findings_note`); the note is context, the report follows it.
+    let text = |v: &[EncodedExample], s: &[SyntheticStudy]| -> Vec<EncodedExample> {
         v.iter()
-            .map(|e| EncodedExample {
-                input: Vec::new(),
-                ..e.clone()
+            .zip(s)
+            .map(|(e, s)| {
+                let labels = s.example.labels.as_ref().unwrap();
+                let mut tokens = tok.encode(&findings_note(labels, findings)).unwrap();
+                tokens.extend(&e.tokens);
+                EncodedExample {
+                    input: Vec::new(),
+                    tokens,
+                    ..e.clone()
+                }
             })
             .collect()
     };
     let lm_config = TrainConfig {
-        epochs: 4,
+        epochs: 10,
         batch_size: 16,
         lr: 3e-3,
         pad_id: 0,
@@ -66,25 +75,30 @@ fn v3_learns_to_report_the_findings() {
     };
     let pre = train(
         TextLm::new(lm, tok.bos_id().unwrap()),
-        &text(&train_v3),
-        &text(&valid_v3),
+        &text(&train_v3, &tr),
+        &text(&valid_v3, &va),
         &lm_config,
         &tmp.path().join("lm"),
         &mut Silent,
         &device,
     )
     .unwrap();
+    eprintln!(
+        "LM pre-training validation loss: {:?}",
+        pre.state.val_losses
+    );
     let lm = pre.model.into_inner();
 
     // 2. Freeze it and train the V-3 projector.
-    let projector = Variant::V3.projector_config(32, 5, 64, 4, 2);
+    // The prefix stands in for BOS and the note.
+    let projector = Variant::V3.projector_config(32, 5, 64, note_len(findings), 2);
     let model =
         PrefixModel::new(Variant::V3, &projector, lm, PromptIds::default(), &device).unwrap();
     let before = evaluate(&model, &valid_v3, 16, 0, &device).unwrap();
     let config = TrainConfig {
-        epochs: 6,
+        epochs: 12,
         batch_size: 16,
-        lr: 2e-3,
+        lr: 3e-3,
         warmup_steps: 4,
         pad_id: 0,
         ..Default::default()
@@ -102,12 +116,8 @@ fn v3_learns_to_report_the_findings() {
     .unwrap();
     let val = &out.state.val_losses;
     eprintln!("V-3 validation loss: before {before:.4}, per epoch {val:?}");
-    assert!(
-        val.last().unwrap() < &(0.5 * before),
-        "validation loss did not fall enough"
-    );
     assert!(val.last().unwrap() < val.first().unwrap());
-    assert_eq!(rec.epochs.len(), 6);
+    assert_eq!(rec.epochs.len(), 12);
 
     // 3. Greedy reports on the validation split, scored at the finding level.
     let model = out.model.valid();
@@ -132,6 +142,10 @@ fn v3_learns_to_report_the_findings() {
     eprintln!(
         "finding-level P {:.3} R {:.3} F1 {:.3}",
         scores.precision, scores.recall, scores.f1
+    );
+    assert!(
+        val.last().unwrap() < &(0.5 * before),
+        "validation loss did not fall enough"
     );
     eprintln!(
         "example: {}\n   ref: {}",
