@@ -1,7 +1,7 @@
 //! The linear-probe anomaly head of CT-CLIP: `Linear(latent → labels)` over `ReLU(latent)`.
 
 use burn::config::Config;
-use burn::module::Module;
+use burn::module::{Module, Param};
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::tensor::Tensor;
 use burn::tensor::activation::{relu, sigmoid};
@@ -61,6 +61,42 @@ impl<B: Backend> AnomalyClassifier<B> {
         sigmoid(self.forward(latent))
     }
 
+    /// Logits with the ReLU features shifted by `center` before the linear layer:
+    /// `W · (dropout(ReLU(latent)) - center) + b`.
+    ///
+    /// This is the same function as [`Self::forward`] once the bias is moved by
+    /// [`Self::shift_bias`]; training uses it because centred features keep the bias and the
+    /// weights decoupled (see `train.rs`).
+    ///
+    /// # Shapes
+    /// - `latent`: `[batch, d_latent]`, `center`: `[1, d_latent]` → `[batch, n_labels]`
+    pub(crate) fn forward_centered(
+        &self,
+        latent: Tensor<B, 2>,
+        center: Tensor<B, 2>,
+    ) -> Tensor<B, 2> {
+        self.linear
+            .forward(self.dropout.forward(relu(latent)) - center)
+    }
+
+    /// Adds `sign · center · W` to the bias (creating a zero bias if there is none), keeping
+    /// the parameter's id so an optimiser's state stays attached.
+    ///
+    /// `head.shift_bias(m, 1.0).forward_centered(x, m)` equals `head.forward(x)`, and
+    /// `shift_bias(m, -1.0)` undoes it.
+    pub(crate) fn shift_bias(mut self, center: Tensor<B, 2>, sign: f64) -> Self {
+        let n = self.n_labels();
+        let shift = center
+            .matmul(self.linear.weight.val().set_require_grad(false))
+            .reshape([n])
+            * sign;
+        self.linear.bias = Some(match self.linear.bias.take() {
+            Some(bias) => bias.map(|b| (b.set_require_grad(false) + shift).require_grad()),
+            None => Param::from_tensor(shift),
+        });
+        self
+    }
+
     /// Number of labels.
     pub fn n_labels(&self) -> usize {
         self.linear.weight.lazy_shape().as_slice()[1]
@@ -76,7 +112,6 @@ impl<B: Backend> AnomalyClassifier<B> {
 mod tests {
     use super::*;
     use burn::backend::Flex;
-    use burn::module::Param;
     use burn::tensor::TensorData;
 
     #[test]
@@ -101,5 +136,22 @@ mod tests {
         assert_eq!(logits, vec![1.0, 1.0]);
         assert_eq!(head.n_labels(), 2);
         assert_eq!(head.d_latent(), 3);
+
+        // Centred coordinates: b' = b + m·W with m = [1, 2, 0] and W rows [1, 0], [2, 1],
+        // [-1, 3] → m·W = [5, 2], b' = [5.5, 1.5]; the function is unchanged.
+        let center =
+            Tensor::<Flex, 2>::from_data(TensorData::new(vec![1.0f32, 2.0, 0.0], [1, 3]), &device);
+        let shifted = head.shift_bias(center.clone(), 1.0);
+        let bias = shifted.linear.bias.as_ref().unwrap().val().into_data();
+        assert_eq!(bias.to_vec::<f32>().unwrap(), vec![5.5, 1.5]);
+        let latent =
+            Tensor::<Flex, 2>::from_data(TensorData::new(vec![1.0f32, -2.0, 0.5], [1, 3]), &device);
+        let centred = shifted.forward_centered(latent.clone(), center.clone());
+        assert_eq!(centred.into_data().to_vec::<f32>().unwrap(), vec![1.0, 1.0]);
+        let back = shifted.shift_bias(center, -1.0);
+        assert_eq!(
+            back.forward(latent).into_data().to_vec::<f32>().unwrap(),
+            vec![1.0, 1.0]
+        );
     }
 }

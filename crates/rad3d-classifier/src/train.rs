@@ -135,6 +135,19 @@ fn splitmix(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// Per-component mean of `ReLU(latent)` over a dataset, `[d_latent]`.
+fn relu_mean(data: &LatentDataset) -> Vec<f32> {
+    let mut sum = vec![0.0f64; data.d_latent];
+    for row in data.latents.chunks_exact(data.d_latent) {
+        for (s, &v) in sum.iter_mut().zip(row) {
+            *s += f64::from(v.max(0.0));
+        }
+    }
+    sum.iter()
+        .map(|&s| (s / data.len() as f64) as f32)
+        .collect()
+}
+
 /// Probabilities of a head on a dataset, row-major `[n, n_labels]`.
 pub fn predict<B: Backend>(
     head: &AnomalyClassifier<B>,
@@ -180,7 +193,23 @@ pub fn train_classifier<B: AutodiffBackend>(
     let pos_weight = positive_weights(&train.labels, train.n_labels)?;
     let pos_weight =
         Tensor::<B, 1>::from_data(TensorData::new(pos_weight, [train.n_labels]), device);
-    let mut model = head_config.init::<B>(device);
+    // Optimise in centred coordinates: logits = W·(dropout(ReLU(x)) - m) + b' with m the
+    // training mean of ReLU(x) and b' = b + m·W, folded back for every evaluated head. It is
+    // the same model (same dropout, same function), but with uncentred features (CT-CLIP
+    // latents after ReLU are all ≥ 0) the plain bias has to travel ~|m·W| while Adam moves it
+    // by about one learning rate per step, so for hundreds of steps the weights carry the
+    // offset instead and the threshold-0.5 calibration lags far behind the ranking. Early
+    // stopping on AUROC, which ignores the bias, then keeps such an uncalibrated epoch: the
+    // rare labels' recall collapsed although their class weights were right.
+    let center = relu_mean(train);
+    let center_inner = Tensor::<B::InnerBackend, 2>::from_data(
+        TensorData::new(center.clone(), [1, train.d_latent]),
+        device,
+    );
+    let center = Tensor::<B, 2>::from_data(TensorData::new(center, [1, train.d_latent]), device);
+    let mut model = head_config
+        .init::<B>(device)
+        .shift_bias(center.clone(), 1.0);
     let mut optim = AdamConfig::new().init::<B, AnomalyClassifier<B>>();
     let mut rng = config.seed ^ 0x5DEE_CE66;
     let mut order: Vec<usize> = (0..train.len()).collect();
@@ -189,7 +218,12 @@ pub fn train_classifier<B: AutodiffBackend>(
         let probs = predict(m, valid, &inner_device);
         evaluate(&probs, &valid.labels, labels, 0.5)
     };
-    let mut best = (0usize, f64::NEG_INFINITY, model.valid(), None);
+    let mut best = (
+        0usize,
+        f64::NEG_INFINITY,
+        model.valid().shift_bias(center_inner.clone(), -1.0),
+        None,
+    );
     let mut history = Vec::new();
     for epoch in 1..=config.max_epochs {
         for i in (1..order.len()).rev() {
@@ -200,13 +234,14 @@ pub fn train_classifier<B: AutodiffBackend>(
         let mut batches = 0;
         for chunk in order.chunks(config.batch_size) {
             let (x, y) = train.rows::<B>(chunk, device);
-            let loss = weighted_bce_with_logits(model.forward(x), y, pos_weight.clone());
+            let logits = model.forward_centered(x, center.clone());
+            let loss = weighted_bce_with_logits(logits, y, pos_weight.clone());
             loss_sum += loss.clone().into_scalar().elem::<f64>();
             batches += 1;
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(config.learning_rate, model, grads);
         }
-        let current = model.valid();
+        let current = model.valid().shift_bias(center_inner.clone(), -1.0);
         let evaluation = evaluate_now(&current)?;
         let score = evaluation.macro_avg.auroc.unwrap_or(0.0);
         history.push(EpochRecord {

@@ -25,8 +25,12 @@ impl Rng {
 const D: usize = 32;
 const PREVALENCE: [f64; 4] = [0.08, 0.2, 0.35, 0.5];
 
-/// Label c shifts latent component c by +1; everything else is noise around a positive
-/// offset (so ReLU keeps the signal). The oracle score for label c is component c.
+/// Label c shifts latent component c by +1; everything else is N(1.5, 0.5²) noise. The offset
+/// keeps ReLU from clipping (3σ: 0.1 % of values) without dwarfing the signal: dropout
+/// multiplies whole features, so its noise grows with a feature's magnitude, and a 6σ offset
+/// turned 10 % dropout into logit noise several times the class separation. CT-CLIP latents
+/// are l2-normalised, so after ReLU their offset is far smaller still. The oracle score for
+/// label c is component c.
 fn generate(n: usize, rng: &mut Rng) -> (Vec<f32>, Vec<f32>) {
     let mut x = Vec::with_capacity(n * D);
     let mut y = Vec::with_capacity(n * PREVALENCE.len());
@@ -41,7 +45,7 @@ fn generate(n: usize, rng: &mut Rng) -> (Vec<f32>, Vec<f32>) {
             } else {
                 0.0
             };
-            x.push((3.0 + shift + 0.5 * rng.normal()) as f32);
+            x.push((1.5 + shift + 0.5 * rng.normal()) as f32);
         }
         y.extend(labels);
     }
@@ -49,12 +53,13 @@ fn generate(n: usize, rng: &mut Rng) -> (Vec<f32>, Vec<f32>) {
 }
 
 #[test]
-#[ignore = "known failure: rare-label recall 0.13 < 0.6 with class weighting (issue 3 note)"]
 fn reaches_oracle_auroc_on_generated_latents() {
     let device = Default::default();
     let mut rng = Rng(7);
     let labels = LabelSet::from_names(&["a", "b", "c", "d"]).unwrap();
-    let (tx, ty) = generate(800, &mut rng);
+    // 2000 samples give the 8 % label 160 positives: with 800 (64 positives for 33
+    // parameters) the estimation error of the weights alone cost it 0.03–0.05 AUROC.
+    let (tx, ty) = generate(2000, &mut rng);
     let (vx, vy) = generate(400, &mut rng);
     let train = LatentDataset::new(tx, ty, D, 4).unwrap();
     let valid = LatentDataset::new(vx.clone(), vy.clone(), D, 4).unwrap();
@@ -62,9 +67,9 @@ fn reaches_oracle_auroc_on_generated_latents() {
         .with_d_latent(D)
         .with_dropout(0.1);
     let config = TrainingConfig::new()
-        .with_learning_rate(1e-2)
-        .with_max_epochs(80)
-        .with_patience(15);
+        .with_learning_rate(3e-3)
+        .with_max_epochs(100)
+        .with_patience(25);
     let (head, report) =
         train_classifier::<Autodiff<Flex>>(&head_config, &config, &labels, &train, &valid, &device)
             .unwrap();
@@ -82,9 +87,9 @@ fn reaches_oracle_auroc_on_generated_latents() {
         let got = m.auroc.unwrap();
         eprintln!("label {c}: AUROC {got:.4} (oracle {:.4})", oracle[c]);
         assert!(
-            // The head sees ReLU(latent), which drops the negative half of each
-            // component the oracle scores, so it may trail the oracle a little.
-            got >= oracle[c] - 0.06,
+            // ReLU clips nothing here, so only the finite training set separates the
+            // head from the oracle.
+            got >= oracle[c] - 0.03,
             "label {c}: {got} vs oracle {}",
             oracle[c]
         );
@@ -94,13 +99,22 @@ fn reaches_oracle_auroc_on_generated_latents() {
     assert!(macro_auroc > 0.88, "{macro_auroc}");
     assert_eq!(report.best_evaluation.macro_avg.auroc, eval.macro_avg.auroc);
     assert!(report.best_epoch >= 1 && report.best_epoch <= report.history.len());
-    // Class weighting keeps the rare label's recall well above what an unweighted,
-    // threshold-0.5 classifier reaches at 8 % prevalence.
-    assert!(
-        eval.per_label[0].recall > 0.6,
-        "{}",
-        eval.per_label[0].recall
-    );
+    // Class weighting balances each label's errors: at threshold 0.5 both recall and
+    // specificity should sit near Φ(1) ≈ 0.84 (the midpoint between the class means). An
+    // unweighted head puts the 8 % label's threshold at LLR ln(0.92/0.08), recall ≈ 0.41; a
+    // head that calls everything positive has specificity ≈ 0.
+    for (c, m) in eval.per_label.iter().enumerate() {
+        let specificity = m.confusion.tn as f64 / (m.confusion.tn + m.confusion.fp) as f64;
+        eprintln!(
+            "label {c}: recall {:.3} specificity {specificity:.3}",
+            m.recall
+        );
+        assert!(
+            m.recall > 0.6 && specificity > 0.6,
+            "label {c}: recall {} specificity {specificity}",
+            m.recall
+        );
+    }
 
     let dir = tempfile::tempdir().unwrap();
     write_bar_chart(&eval, "generated latents", dir.path().join("chart.png")).unwrap();
