@@ -140,6 +140,17 @@ impl CtVitConfig {
         self.image_size / self.patch_size
     }
 
+    /// Preprocessed input size `(t, h, w)` that gives a cubic token grid of side
+    /// [`grid_side`](Self::grid_side): `(240, 480, 480)` for CT-CLIP. Only `h` and `w` are
+    /// fixed by the latent head; any `t` divisible by `temporal_patch_size` also works.
+    pub fn input_shape(&self) -> [usize; 3] {
+        [
+            self.grid_side() * self.temporal_patch_size,
+            self.image_size,
+            self.image_size,
+        ]
+    }
+
     /// Input width of `to_visual_latent`: the flattened `(h, w, d)` mean token grid.
     pub fn image_features(&self) -> usize {
         self.dim_image
@@ -163,6 +174,8 @@ mod tests {
     #[test]
     fn ff_inner_uses_the_reference_rounding() {
         assert_eq!(CtVitConfig::tiny().ff_inner(), 170);
+        assert_eq!(CtVitConfig::ct_clip().input_shape(), [240, 480, 480]);
+        assert_eq!(CtVitConfig::tiny().input_shape(), [16, 32, 32]);
         let wide = CtVitConfig {
             dim: 96,
             ..CtVitConfig::tiny()

@@ -81,6 +81,14 @@ pub enum CtVitError {
         /// Why it was rejected.
         reason: String,
     },
+    /// A list of volumes (a metadata CSV or a directory) is unusable.
+    #[error("{path}: volume list: {reason}")]
+    Manifest {
+        /// The CSV file or directory.
+        path: PathBuf,
+        /// Why, with the line and column where one is involved.
+        reason: String,
+    },
     /// The embedding cache is inconsistent or was written with other dimensions.
     #[error("{path}: embedding cache: {reason}")]
     Cache {

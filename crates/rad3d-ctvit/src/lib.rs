@@ -3,7 +3,8 @@
 //! Re-implements CTViT's encoder exactly as CT-CLIP uses it (patch embedding, spatial
 //! transformer with continuous position bias, temporal transformer, causal PEGs, cosine-sim
 //! VQ) plus CT-CLIP's `to_visual_latent` head, loads released checkpoints by their original
-//! names, and stores per-volume latents in an [`cache::EmbeddingCache`].
+//! names, and stores per-volume latents in an [`cache::EmbeddingCache`] ([`embed`] runs the
+//! resumable extraction over a whole dataset).
 //!
 //! ```no_run
 //! use burn::backend::Flex;
@@ -23,6 +24,7 @@
 mod attention;
 pub mod cache;
 mod config;
+pub mod embed;
 mod error;
 mod feedforward;
 mod loader;

@@ -1,0 +1,162 @@
+//! Embedding extraction end to end: NIfTI phantoms and a corrupt file → cache, errors file,
+//! resume without recomputation.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use burn::backend::Flex;
+use burn::tensor::Tensor;
+use rad3d_ctvit::CtVitConfig;
+use rad3d_ctvit::cache::{ERRORS_FILE, EmbeddingCache, EmbeddingCacheWriter, read_errors};
+use rad3d_ctvit::embed::{EmbedEvent, embed_volumes, jobs_from_dir, shard_jobs};
+use rad3d_volume::phantom::{Finding, Phantom, PhantomConfig};
+use rad3d_volume::{Preprocess, read_nifti};
+
+type B = Flex;
+
+/// Logits of a stand-in head: twice the first three latent components.
+fn head(latent: Tensor<B, 2>) -> Tensor<B, 2> {
+    latent.slice([0..1, 0..3]) * 2.0
+}
+
+fn shard_files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, fs::read(&p).unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn phantoms_and_a_corrupt_file_resume_without_recomputing() {
+    let device = Default::default();
+    let data = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let nested = data.path().join("nested");
+    fs::create_dir(&nested).unwrap();
+    Phantom::write(data.path().join("a_1.nii.gz"), &PhantomConfig::small(1)).unwrap();
+    Phantom::write(
+        nested.join("b_2.nii"),
+        &PhantomConfig::small(2).with_findings(vec![Finding::LungNodule]),
+    )
+    .unwrap();
+    // A gzip stream cut short: the header decodes, the voxels do not.
+    let whole = fs::read(data.path().join("a_1.nii.gz")).unwrap();
+    fs::write(
+        data.path().join("c_broken.nii.gz"),
+        &whole[..whole.len() / 3],
+    )
+    .unwrap();
+    fs::write(data.path().join("notes.txt"), "not a volume").unwrap();
+
+    let config = CtVitConfig::tiny();
+    let encoder = config.init::<B>(&device);
+    let preprocess = Preprocess::ct_clip().with_target_shape(config.input_shape());
+    let jobs = jobs_from_dir(data.path()).unwrap();
+    let names: Vec<&str> = jobs.iter().map(|j| j.name.as_str()).collect();
+    assert_eq!(names, ["a_1.nii.gz", "b_2.nii", "c_broken.nii.gz"]);
+    let (jobs, tag) = shard_jobs(jobs, 0, 1);
+    let labels = Some(vec!["x".to_string(), "y".to_string(), "z".to_string()]);
+    let head_fn: &dyn Fn(Tensor<B, 2>) -> Tensor<B, 2> = &head;
+
+    // First run: shards of one volume each so the second volume lands in its own file.
+    let mut writer =
+        EmbeddingCacheWriter::open(out.path(), &tag, 1, config.dim_latent, 3, labels.clone())
+            .unwrap();
+    let mut events = Vec::new();
+    let summary = embed_volumes(
+        &encoder,
+        &preprocess,
+        Some(head_fn),
+        &jobs,
+        &mut writer,
+        &device,
+        |e| events.push(format!("{e:?}")),
+    )
+    .unwrap();
+    writer.finish().unwrap();
+    assert_eq!(
+        (summary.total, summary.already_cached, summary.encoded),
+        (3, 0, 2)
+    );
+    assert_eq!(summary.failed.len(), 1);
+    assert_eq!(summary.failed[0].0, "c_broken.nii.gz");
+    assert!(
+        events[0].contains("to_encode: 3") && events[0].contains("already_cached: 0"),
+        "{events:?}"
+    );
+    assert_eq!(
+        events.iter().filter(|e| e.starts_with("Encoded")).count(),
+        2
+    );
+
+    let cache = EmbeddingCache::open(out.path()).unwrap();
+    assert_eq!(cache.len(), 2);
+    assert_eq!(cache.names(), ["a_1.nii.gz", "b_2.nii"]);
+    assert_eq!(cache.labels().unwrap(), ["x", "y", "z"]);
+    let errors = read_errors(out.path()).unwrap();
+    assert_eq!(errors.keys().collect::<Vec<_>>(), ["c_broken.nii.gz"]);
+    assert!(
+        errors["c_broken.nii.gz"].contains("c_broken.nii.gz"),
+        "{errors:?}"
+    );
+
+    // The cached latent is the encoder's output on the preprocessed volume, l2-normalised,
+    // and the logits are the head's on that latent.
+    let volume = read_nifti(nested.join("b_2.nii")).unwrap();
+    let input = preprocess.apply(&volume).unwrap().into_tensor::<B>(&device);
+    let direct = encoder
+        .forward(input)
+        .latent
+        .into_data()
+        .to_vec::<f32>()
+        .unwrap();
+    let item = cache.get("b_2.nii").unwrap();
+    assert_eq!(item.latent, direct.as_slice());
+    let norm: f32 = item.latent.iter().map(|v| v * v).sum::<f32>().sqrt();
+    assert!((norm - 1.0).abs() < 1e-5, "{norm}");
+    let logits: Vec<f32> = item.latent[..3].iter().map(|v| v * 2.0).collect();
+    assert_eq!(item.logits.unwrap(), logits.as_slice());
+    assert_ne!(cache.get("a_1.nii.gz").unwrap().latent, item.latent);
+
+    // Second run: nothing is recomputed, finished shards stay byte for byte, the broken file
+    // is retried and logged again.
+    let before = shard_files(out.path());
+    assert_eq!(before.len(), 2);
+    let mut writer =
+        EmbeddingCacheWriter::open(out.path(), &tag, 1, config.dim_latent, 3, labels).unwrap();
+    let mut began = Vec::new();
+    let summary = embed_volumes(
+        &encoder,
+        &preprocess,
+        Some(head_fn),
+        &jobs,
+        &mut writer,
+        &device,
+        |e| {
+            if let EmbedEvent::Begin { name } = e {
+                began.push(name.to_string());
+            }
+        },
+    )
+    .unwrap();
+    writer.finish().unwrap();
+    assert_eq!(
+        (
+            summary.already_cached,
+            summary.encoded,
+            summary.failed.len()
+        ),
+        (2, 0, 1)
+    );
+    assert_eq!(began, ["c_broken.nii.gz"]);
+    assert_eq!(shard_files(out.path()), before);
+    let log = fs::read_to_string(out.path().join(ERRORS_FILE)).unwrap();
+    assert_eq!(log.lines().count(), 2);
+    assert_eq!(EmbeddingCache::open(out.path()).unwrap().len(), 2);
+}

@@ -1,0 +1,211 @@
+//! Extracts CT-CLIP image latents (and optionally anomaly logits) for a whole dataset into an
+//! embedding cache (format: `docs/cache-format.md`).
+//!
+//! Input is a directory of NIfTI files (`.nii` / `.nii.gz`, searched recursively, cached under
+//! their file names) or a CT-RATE-style CSV with a `VolumeName` column and optional
+//! `RescaleSlope`, `RescaleIntercept`, `XYSpacing`, `ZSpacing` columns that override the
+//! NIfTI header. Re-running skips volumes already cached; volumes that fail are appended to
+//! the cache's `errors.tsv` and skipped. `--shard i/n` takes every n-th volume (from i) of
+//! the name-sorted list, so n machines can share one output folder.
+//!
+//! ```text
+//! cargo run --release --example embed -- data/valid --checkpoint CT-CLIP_v2.pt --out cache/
+//! cargo run --release --features cuda --example embed -- valid_metadata.csv --data-dir data/valid \
+//!     --checkpoint CT-CLIP_v2.pt --classifier CT_LiPro_v2.pt --shard 0/4 --out cache/
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use burn::tensor::Tensor;
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
+use rad3d_prefix::classifier::{LabelSet, load_head};
+use rad3d_prefix::ctvit::cache::{ERRORS_FILE, EmbeddingCacheWriter};
+use rad3d_prefix::ctvit::embed::{
+    EmbedEvent, embed_volumes, jobs_from_csv, jobs_from_dir, parse_shard, shard_jobs,
+};
+use rad3d_prefix::ctvit::{CtVit, CtVitConfig, load_ctclip_checkpoint};
+use rad3d_prefix::volume::Preprocess;
+
+#[cfg(feature = "cuda")]
+type B = burn::backend::Cuda;
+#[cfg(all(not(feature = "cuda"), feature = "ndarray"))]
+type B = burn::backend::NdArray;
+#[cfg(all(not(feature = "cuda"), not(feature = "ndarray")))]
+type B = burn::backend::Flex;
+
+#[derive(Parser, Debug)]
+#[command(about = "Encode CT volumes with CT-CLIP into an embedding cache")]
+struct Args {
+    /// Directory of NIfTI files, or a CSV with a `VolumeName` column.
+    input: PathBuf,
+    /// Where the volumes named in a CSV live (default: the CSV's directory). CT-RATE's nested
+    /// layout (`train_1/train_1_a/train_1_a_1.nii.gz`) is found automatically.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Output cache directory.
+    #[arg(long, default_value = "embeddings")]
+    out: PathBuf,
+    /// CT-CLIP checkpoint (`.pt` or `.safetensors`).
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// Random encoder weights instead of a checkpoint (smoke tests and timing only).
+    #[arg(long, conflicts_with = "checkpoint")]
+    random_weights: bool,
+    /// Encoder configuration: `ct-clip`, `tiny`, or a JSON file of CtVitConfig fields.
+    #[arg(long, default_value = "ct-clip")]
+    config: String,
+    /// Classifier head (`save_head` output or CT-CLIP's linear-probe checkpoint) whose logits
+    /// are cached next to the latents.
+    #[arg(long)]
+    classifier: Option<PathBuf>,
+    /// Process part `i` of `n` (`i/n`, zero-based) to split the work across machines.
+    #[arg(long, default_value = "0/1")]
+    shard: String,
+    /// Volumes per cache shard file: a crash loses at most the volumes of the shard being
+    /// filled.
+    #[arg(long, default_value_t = 64)]
+    shard_size: usize,
+}
+
+fn load_config(spec: &str) -> Result<CtVitConfig> {
+    Ok(match spec {
+        "ct-clip" => CtVitConfig::ct_clip(),
+        "tiny" => CtVitConfig::tiny(),
+        path => {
+            let json = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
+            CtVitConfig::from_json_str(&json, path)?
+        }
+    })
+}
+
+/// A line above the bar, or on stderr when there is no terminal to draw the bar on.
+fn say(bar: &ProgressBar, line: String) {
+    if bar.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        bar.println(line);
+    }
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let (part, parts) = parse_shard(&args.shard)?;
+    let device = burn::tensor::ops::Device::<B>::default();
+    let config = load_config(&args.config)?;
+    let encoder: CtVit<B> = match (&args.checkpoint, args.random_weights) {
+        (Some(path), _) => load_ctclip_checkpoint(path, &config, &device)?,
+        (None, true) => config.init(&device),
+        (None, false) => bail!("give --checkpoint (or --random-weights for a smoke test)"),
+    };
+    let (head, labels) = match &args.classifier {
+        Some(path) => {
+            let (head, labels) = load_head::<B>(path, &device)?;
+            if head.d_latent() != config.dim_latent {
+                bail!(
+                    "{}: the head reads {}-d latents, the encoder writes {}",
+                    path.display(),
+                    head.d_latent(),
+                    config.dim_latent
+                );
+            }
+            let labels = match labels {
+                Some(l) => l,
+                None if head.n_labels() == LabelSet::ct_rate().len() => LabelSet::ct_rate(),
+                None => bail!(
+                    "{}: no label names stored for its {} outputs",
+                    path.display(),
+                    head.n_labels()
+                ),
+            };
+            (Some(head), Some(labels))
+        }
+        None => (None, None),
+    };
+    let head_fn = head
+        .as_ref()
+        .map(|h| move |latent: Tensor<B, 2>| h.forward(latent));
+    let head_fn = head_fn
+        .as_ref()
+        .map(|f| f as &dyn Fn(Tensor<B, 2>) -> Tensor<B, 2>);
+
+    let jobs = if args.input.is_dir() {
+        jobs_from_dir(&args.input)?
+    } else {
+        let data_dir = match &args.data_dir {
+            Some(d) => d.clone(),
+            None => args.input.parent().unwrap_or(Path::new(".")).to_path_buf(),
+        };
+        jobs_from_csv(&args.input, &data_dir)?
+    };
+    let (jobs, tag) = shard_jobs(jobs, part, parts);
+
+    let n_logits = labels.as_ref().map_or(0, LabelSet::len);
+    let label_names = labels.map(|l| l.names().to_vec());
+    let mut writer = EmbeddingCacheWriter::open(
+        &args.out,
+        &tag,
+        args.shard_size,
+        config.dim_latent,
+        n_logits,
+        label_names,
+    )?;
+    let preprocess = Preprocess::ct_clip().with_target_shape(config.input_shape());
+
+    let bar = ProgressBar::hidden();
+    bar.set_style(ProgressStyle::with_template(
+        "{elapsed_precise} [{bar:40}] {pos}/{len} {per_sec} ETA {eta_precise} {msg}",
+    )?);
+    let start = Instant::now();
+    let result = embed_volumes(
+        &encoder,
+        &preprocess,
+        head_fn,
+        &jobs,
+        &mut writer,
+        &device,
+        |event| match event {
+            EmbedEvent::Started {
+                to_encode,
+                already_cached,
+            } => {
+                bar.set_length(to_encode as u64);
+                bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                if already_cached > 0 {
+                    say(
+                        &bar,
+                        format!("{already_cached} volumes already cached, skipped"),
+                    );
+                }
+            }
+            EmbedEvent::Begin { name } => bar.set_message(name.to_string()),
+            EmbedEvent::Encoded { .. } => bar.inc(1),
+            EmbedEvent::Failed { name, error } => {
+                say(&bar, format!("skipped {name}: {error}"));
+                bar.inc(1);
+            }
+        },
+    );
+    // Keep what was encoded even when the cache failed part-way.
+    let finished = writer.finish();
+    let summary = result?;
+    finished?;
+    bar.finish_with_message("done");
+    eprintln!(
+        "shard {part}/{parts}: {} volumes, {} already cached, {} encoded, {} failed in {:.1} s → {}{}",
+        summary.total,
+        summary.already_cached,
+        summary.encoded,
+        summary.failed.len(),
+        start.elapsed().as_secs_f64(),
+        args.out.display(),
+        if summary.failed.is_empty() {
+            String::new()
+        } else {
+            format!(" (errors in {})", args.out.join(ERRORS_FILE).display())
+        }
+    );
+    Ok(())
+}
