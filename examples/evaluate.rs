@@ -19,16 +19,14 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use rad3d_prefix::metrics::coco::{CiderD, CocoBleu, DfMode, coco_rouge_l};
-use rad3d_prefix::metrics::meteor::{
-    Meteor, MeteorMode, MeteorResources, MeteorStats, score_from_stats,
-};
+use rad3d_prefix::metrics::meteor::{Meteor, MeteorMode, MeteorResources, MeteorResult};
 use rad3d_prefix::metrics::rouge_score::{RougeScorer, RougeType};
 use rad3d_prefix::metrics::sacrebleu::SacreBleu;
 use rad3d_prefix::metrics::significance::{
     PairedResult, ResampleConfig, bootstrap, paired_bootstrap, paired_permutation,
 };
 use rad3d_prefix::metrics::text::Tokenize;
-use rad3d_prefix::metrics::{Corpus, CorpusMetric, MeanMetric, Pairable};
+use rad3d_prefix::metrics::{Corpus, CorpusMetric, MeanMetric};
 use serde_json::{Map, Value, json};
 
 #[derive(Parser, Debug)]
@@ -247,44 +245,11 @@ fn align(
         .collect()
 }
 
-/// Corpus METEOR from per-sample statistics: a resample sums the statistics of the drawn
-/// samples (with multiplicity) and scores the sum, as the jar's `EVAL` line does.
-struct MeteorCorpus {
-    stats: Vec<MeteorStats>,
-}
-
-impl CorpusMetric for MeteorCorpus {
-    fn names(&self) -> Vec<String> {
-        vec!["meteor".into()]
-    }
-
-    fn len(&self) -> usize {
-        self.stats.len()
-    }
-
-    fn score_counts(&self, counts: &[u32], out: &mut [f64]) {
-        let mut total = MeteorStats::default();
-        for (s, &c) in self.stats.iter().zip(counts) {
-            for _ in 0..c {
-                total += s;
-            }
-        }
-        out[0] = score_from_stats(&total);
-    }
-}
-
-impl Pairable for MeteorCorpus {
-    fn stack(&self, other: &Self) -> rad3d_prefix::metrics::Result<Self> {
-        Ok(Self {
-            stats: self.stats.iter().chain(&other.stats).copied().collect(),
-        })
-    }
-}
-
 /// Every corpus metric of one system.
 struct System {
     bleu: CocoBleu,
-    meteor: MeteorCorpus,
+    /// Per-sample statistics; a resample sums those drawn, as the jar's `EVAL` line does.
+    meteor: MeteorResult,
     rouge_l: MeanMetric,
     cider: CiderD,
     rouge: MeanMetric,
@@ -350,7 +315,7 @@ impl System {
         timed("sacrebleu", clock);
         Self {
             bleu,
-            meteor: MeteorCorpus { stats: met.stats },
+            meteor: met,
             rouge_l,
             cider,
             rouge: MeanMetric::new(keep.iter().map(|s| s.to_string()).collect(), cols)

@@ -88,6 +88,19 @@ pub trait CorpusMetric: Send + Sync {
     /// Writes the scores of the corpus made of `counts[i]` copies of sample `i` into `out`
     /// (`out.len() == names().len()`, `counts.len() == len()`).
     fn score_counts(&self, counts: &[u32], out: &mut [f64]);
+    /// Scores several corpora at once: row `b` of `out` (`names().len()` values) gets the
+    /// scores of `counts[b]`. Metrics whose resamples share expensive work (CIDEr-D's
+    /// document frequencies and tf-idf products) override it; the default scores each
+    /// corpus in turn. Results equal those of [`Self::score_counts`].
+    fn score_batch(&self, counts: &[Vec<u32>], out: &mut [f64]) {
+        let w = out.len() / counts.len().max(1);
+        if w == 0 {
+            return;
+        }
+        for (c, o) in counts.iter().zip(out.chunks_exact_mut(w)) {
+            self.score_counts(c, o);
+        }
+    }
     /// Scores of the whole corpus (every sample once).
     fn score(&self) -> Vec<f64> {
         let mut out = vec![0.0; self.names().len()];

@@ -5,6 +5,8 @@ use std::collections::HashMap;
 
 use crate::corpus::{Corpus, MeanMetric};
 use crate::lcs::{lcs_indices, lcs_len};
+use rayon::prelude::*;
+
 use crate::ngram::{FastMap, Vocab};
 use crate::porter::porter_stem;
 
@@ -58,7 +60,7 @@ impl RougeType {
 
 /// rouge-score's tokenizer: lower-case, every run of characters outside `[a-z0-9]` becomes
 /// a separator, optionally Porter-stem tokens longer than 3 characters.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct RougeTokenizer {
     stem: bool,
     cache: HashMap<String, String>,
@@ -106,7 +108,7 @@ impl RougeTokenizer {
 }
 
 /// rouge-score's `RougeScorer`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct RougeScorer {
     types: Vec<RougeType>,
     tokenizer: RougeTokenizer,
@@ -187,8 +189,19 @@ impl RougeScorer {
             }
         }
         let mut cols = vec![Vec::with_capacity(corpus.len()); names.len()];
-        for (h, rs) in corpus.hyps.iter().zip(&corpus.refs) {
-            let s = self.score_multi(rs, h);
+        // Pairs are scored in parallel, each worker with a copy of the scorer (its stem
+        // cache and vocabulary); scores do not depend on either.
+        let template = self.clone();
+        let scores: Vec<Vec<Prf>> = corpus
+            .hyps
+            .par_iter()
+            .zip(corpus.refs.par_iter())
+            .map_init(
+                || template.clone(),
+                |scorer, (h, rs)| scorer.score_multi(rs, h),
+            )
+            .collect();
+        for s in &scores {
             for (k, prf) in s.iter().enumerate() {
                 cols[3 * k].push(prf.precision);
                 cols[3 * k + 1].push(prf.recall);

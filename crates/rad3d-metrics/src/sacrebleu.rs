@@ -3,7 +3,9 @@
 
 use crate::Result;
 use crate::corpus::{Corpus, CorpusMetric, Pairable};
-use crate::ngram::{FastMap, MAX_N, NGram, Vocab, ngram_counts, order};
+use rayon::prelude::*;
+
+use crate::ngram::{ClipScratch, MAX_N, Vocab, clipped_matches};
 use crate::text::{python_rstrip, split_tokens};
 
 /// sacreBLEU's floor for `log(0)` (`my_log`).
@@ -38,19 +40,19 @@ pub fn tokenize_13a(line: &str) -> String {
     let s = sub_pairs(
         &s,
         |a, b| !a.is_ascii_digit() && matches!(b, '.' | ','),
-        |a, b| vec![a, ' ', b, ' '],
+        |a, b| [a, ' ', b, ' '],
     );
     // 3. Period and comma unless followed by a digit: `([\.,])([^0-9])` → ` \1 \2`.
     let s = sub_pairs(
         &s,
         |a, b| matches!(a, '.' | ',') && !b.is_ascii_digit(),
-        |a, b| vec![' ', a, ' ', b],
+        |a, b| [' ', a, ' ', b],
     );
     // 4. Dash preceded by a digit: `([0-9])(-)` → `\1 \2 `.
     let s = sub_pairs(
         &s,
         |a, b| a.is_ascii_digit() && b == '-',
-        |a, b| vec![a, ' ', b, ' '],
+        |a, b| [a, ' ', b, ' '],
     );
     let s: String = s.into_iter().collect();
     split_tokens(&s).join(" ")
@@ -61,7 +63,7 @@ pub fn tokenize_13a(line: &str) -> String {
 fn sub_pairs(
     s: &[char],
     pattern: impl Fn(char, char) -> bool,
-    repl: impl Fn(char, char) -> Vec<char>,
+    repl: impl Fn(char, char) -> [char; 4],
 ) -> Vec<char> {
     let mut out = Vec::with_capacity(s.len() + 16);
     let mut i = 0;
@@ -88,13 +90,16 @@ pub struct SacreBleu {
 
 impl SacreBleu {
     /// Tokenizes (13a) and counts every sample of `corpus` (raw, untokenized text).
+    /// Samples are counted in parallel, each worker with its own vocabulary (a sample's
+    /// n-grams meet only its own references).
     pub fn new(corpus: &Corpus) -> Self {
-        let mut vocab = Vocab::default();
         let stats = corpus
             .hyps
-            .iter()
-            .zip(&corpus.refs)
-            .map(|(h, rs)| segment_stats(&mut vocab, h, rs))
+            .par_iter()
+            .zip(corpus.refs.par_iter())
+            .map_init(Scratch::default, |scratch, (h, rs)| {
+                segment_stats(scratch, h, rs)
+            })
             .collect();
         Self { stats }
     }
@@ -109,33 +114,33 @@ fn preprocess(s: &str) -> String {
     tokenize_13a(python_rstrip(s))
 }
 
-fn segment_stats(vocab: &mut Vocab, hyp: &str, refs: &[String]) -> SacreStats {
-    let mut ref_max: FastMap<NGram, u32> = FastMap::default();
-    let mut ref_lens = Vec::with_capacity(refs.len());
-    for r in refs {
-        let r = preprocess(r);
-        let ids = vocab.ids(split_tokens(&r));
-        ref_lens.push(ids.len() as u64);
-        for (g, c) in ngram_counts(&ids, MAX_N) {
-            let m = ref_max.entry(g).or_insert(0);
-            *m = c.max(*m);
-        }
-    }
-    let h = preprocess(hyp);
-    let ids = vocab.ids(split_tokens(&h));
-    let hyp_len = ids.len() as u64;
-    let ref_len = ref_lens
+/// A worker's reusable state: its vocabulary and counting buffers.
+#[derive(Default)]
+struct Scratch {
+    vocab: Vocab,
+    clip: ClipScratch,
+}
+
+fn segment_stats(scratch: &mut Scratch, hyp: &str, refs: &[String]) -> SacreStats {
+    let vocab = &mut scratch.vocab;
+    let ref_ids: Vec<Vec<u32>> = refs
         .iter()
-        .copied()
+        .map(|r| vocab.ids(split_tokens(&preprocess(r))))
+        .collect();
+    let ids = vocab.ids(split_tokens(&preprocess(hyp)));
+    let hyp_len = ids.len() as u64;
+    let ref_len = ref_ids
+        .iter()
+        .map(|r| r.len() as u64)
         .min_by_key(|&l| (l.abs_diff(hyp_len), l))
         .unwrap_or(0);
     let mut st = [0u64; 2 + 2 * MAX_N];
     st[0] = hyp_len;
     st[1] = ref_len;
-    for (g, c) in ngram_counts(&ids, MAX_N) {
-        let n = order(&g) - 1;
-        st[2 + MAX_N + n] += u64::from(c);
-        st[2 + n] += u64::from(c.min(ref_max.get(&g).copied().unwrap_or(0)));
+    let correct = clipped_matches(&ids, &ref_ids, &mut scratch.clip);
+    for n in 0..MAX_N {
+        st[2 + MAX_N + n] = (ids.len() as u64).saturating_sub(n as u64);
+        st[2 + n] = u64::from(correct[n]);
     }
     st
 }

@@ -145,12 +145,52 @@ fn check_lengths(metrics: &[&dyn CorpusMetric]) -> Result<usize> {
     Ok(n)
 }
 
-/// Scores every metric on one corpus given by `counts`, appending to `out`.
-fn score_all(metrics: &[&dyn CorpusMetric], widths: &[usize], counts: &[u32], out: &mut Vec<f64>) {
+/// Scores every metric on one corpus given by `counts` into consecutive slices of `out`.
+fn score_all(metrics: &[&dyn CorpusMetric], widths: &[usize], counts: &[u32], out: &mut [f64]) {
+    let mut start = 0;
     for (m, &w) in metrics.iter().zip(widths) {
-        let start = out.len();
-        out.resize(start + w, 0.0);
-        m.score_counts(counts, &mut out[start..]);
+        m.score_counts(counts, &mut out[start..start + w]);
+        start += w;
+    }
+}
+
+/// Resamples handed to [`CorpusMetric::score_batch`] at once.
+const BATCH: usize = 8;
+
+/// The one resampling loop behind every procedure here: resamples are split into batches
+/// of up to [`BATCH`] consecutive indices; `fill(scratch, first, rows)` fills the rows of
+/// resamples `first..first + rows.len() / width` of a row-major matrix (`width` values per
+/// resample), in parallel, each worker with its own `scratch` from `init` — nothing is
+/// allocated per resample.
+fn resample_rows<S>(
+    resamples: usize,
+    width: usize,
+    init: impl Fn() -> S + Sync + Send,
+    fill: impl Fn(&mut S, usize, &mut [f64]) + Sync + Send,
+) -> Rows {
+    let mut values = vec![0.0; resamples * width];
+    if width > 0 {
+        values
+            .par_chunks_mut(width * BATCH)
+            .enumerate()
+            .for_each_init(init, |scratch, (k, rows)| fill(scratch, k * BATCH, rows));
+    }
+    Rows { values, width }
+}
+
+/// Row-major resample × value matrix.
+struct Rows {
+    values: Vec<f64>,
+    width: usize,
+}
+
+impl Rows {
+    /// Value `k` of every resample.
+    fn column(&self, k: usize) -> Vec<f64> {
+        self.values
+            .chunks_exact(self.width)
+            .map(|row| row[k])
+            .collect()
     }
 }
 
@@ -168,29 +208,39 @@ pub fn bootstrap(
     cfg.check(n)?;
     let names: Vec<String> = metrics.iter().flat_map(|m| m.names()).collect();
     let widths: Vec<usize> = metrics.iter().map(|m| m.names().len()).collect();
-    let mut point = Vec::with_capacity(names.len());
+    let mut point = vec![0.0; names.len()];
     score_all(metrics, &widths, &vec![1; n], &mut point);
-    let draws: Vec<Vec<f64>> = (0..cfg.resamples)
-        .into_par_iter()
-        .map_init(
-            || vec![0u32; n],
-            |counts, r| {
-                draw_counts(&mut rng_for(cfg.seed, r), counts);
-                let mut out = Vec::with_capacity(names.len());
-                score_all(metrics, &widths, counts, &mut out);
-                out
-            },
-        )
-        .collect();
+    let width = names.len();
+    let max_w = widths.iter().copied().max().unwrap_or(0);
+    let draws = resample_rows(
+        cfg.resamples,
+        width,
+        || (vec![vec![0u32; n]; BATCH], vec![0.0; BATCH * max_w]),
+        |(counts, scores), first, rows| {
+            let b = rows.len() / width;
+            for (k, c) in counts[..b].iter_mut().enumerate() {
+                draw_counts(&mut rng_for(cfg.seed, first + k), c);
+            }
+            let mut col = 0;
+            for (m, &w) in metrics.iter().zip(&widths) {
+                let part = &mut scores[..b * w];
+                m.score_batch(&counts[..b], part);
+                for (row, s) in rows
+                    .chunks_exact_mut(width)
+                    .zip(part.chunks_exact(w.max(1)))
+                {
+                    row[col..col + w].copy_from_slice(&s[..w]);
+                }
+                col += w;
+            }
+        },
+    );
     Ok(names
         .into_iter()
         .enumerate()
-        .map(|(k, name)| {
-            let col = draws.iter().map(|d| d[k]).collect();
-            NamedInterval {
-                name,
-                interval: interval(point[k], col, cfg.confidence),
-            }
+        .map(|(k, name)| NamedInterval {
+            name,
+            interval: interval(point[k], draws.column(k), cfg.confidence),
         })
         .collect())
 }
@@ -218,24 +268,27 @@ pub fn paired_bootstrap(
     }
     let (pa, pb) = (a.score(), b.score());
     let w = names.len();
-    let deltas: Vec<Vec<f64>> = (0..cfg.resamples)
-        .into_par_iter()
-        .map_init(
-            || (vec![0u32; n], vec![0.0; w], vec![0.0; w]),
-            |(counts, sa, sb), r| {
-                draw_counts(&mut rng_for(cfg.seed, r), counts);
+    let deltas = resample_rows(
+        cfg.resamples,
+        w,
+        || (vec![0u32; n], vec![0.0; w], vec![0.0; w]),
+        |(counts, sa, sb), first, rows| {
+            for (k, row) in rows.chunks_exact_mut(w).enumerate() {
+                draw_counts(&mut rng_for(cfg.seed, first + k), counts);
                 a.score_counts(counts, sa);
                 b.score_counts(counts, sb);
-                sb.iter().zip(sa.iter()).map(|(x, y)| x - y).collect()
-            },
-        )
-        .collect();
+                for ((d, x), y) in row.iter_mut().zip(sb.iter()).zip(sa.iter()) {
+                    *d = x - y;
+                }
+            }
+        },
+    );
     Ok(names
         .into_iter()
         .enumerate()
         .map(|(k, name)| {
             let obs = pb[k] - pa[k];
-            let col: Vec<f64> = deltas.iter().map(|d| d[k]).collect();
+            let col = deltas.column(k);
             let mean = col.iter().sum::<f64>() / col.len() as f64;
             let extreme = col.iter().filter(|&&d| at_least(d - mean, obs)).count();
             let p_value = (1 + extreme) as f64 / (cfg.resamples + 1) as f64;
@@ -272,19 +325,20 @@ pub fn paired_permutation<M: Pairable>(
     let stacked = a.stack(b)?;
     let (pa, pb) = (a.score(), b.score());
     let w = names.len();
-    let deltas: Vec<Vec<f64>> = (0..cfg.resamples)
-        .into_par_iter()
-        .map_init(
-            || {
-                (
-                    vec![0u32; 2 * n],
-                    vec![0u32; 2 * n],
-                    vec![0.0; w],
-                    vec![0.0; w],
-                )
-            },
-            |(ca, cb, sa, sb), r| {
-                let mut rng = rng_for(cfg.seed, r);
+    let deltas = resample_rows(
+        cfg.resamples,
+        w,
+        || {
+            (
+                vec![0u32; 2 * n],
+                vec![0u32; 2 * n],
+                vec![0.0; w],
+                vec![0.0; w],
+            )
+        },
+        |(ca, cb, sa, sb), first, rows| {
+            for (k, row) in rows.chunks_exact_mut(w).enumerate() {
+                let mut rng = rng_for(cfg.seed, first + k);
                 for i in 0..n {
                     let swap = rng.random_bool(0.5);
                     ca[i] = u32::from(!swap);
@@ -294,16 +348,22 @@ pub fn paired_permutation<M: Pairable>(
                 }
                 stacked.score_counts(ca, sa);
                 stacked.score_counts(cb, sb);
-                sb.iter().zip(sa.iter()).map(|(x, y)| x - y).collect()
-            },
-        )
-        .collect();
+                for ((d, x), y) in row.iter_mut().zip(sb.iter()).zip(sa.iter()) {
+                    *d = x - y;
+                }
+            }
+        },
+    );
     Ok(names
         .into_iter()
         .enumerate()
         .map(|(k, name)| {
             let obs = pb[k] - pa[k];
-            let extreme = deltas.iter().filter(|d| at_least(d[k], obs)).count();
+            let extreme = deltas
+                .values
+                .chunks_exact(w)
+                .filter(|d| at_least(d[k], obs))
+                .count();
             let p_value = (1 + extreme) as f64 / (cfg.resamples + 1) as f64;
             PairedResult {
                 name,

@@ -1,8 +1,10 @@
 //! Corpus BLEU-1..4 exactly as pycocoevalcap's `BleuScorer` computes it with
 //! `option="closest"`.
 
+use rayon::prelude::*;
+
 use crate::corpus::{Corpus, CorpusMetric, Pairable};
-use crate::ngram::{MAX_N, Vocab, ngram_counts, order};
+use crate::ngram::{ClipScratch, MAX_N, Vocab, clipped_matches};
 use crate::text::split_tokens;
 use crate::{MetricsError, Result};
 
@@ -31,14 +33,15 @@ pub struct CocoBleu {
 }
 
 impl CocoBleu {
-    /// Cooks every sample of `corpus` (texts split on whitespace as given).
+    /// Cooks every sample of `corpus` (texts split on whitespace as given), in parallel:
+    /// a sample's n-grams are only compared with its own references, so each worker
+    /// interns tokens in its own vocabulary.
     pub fn new(corpus: &Corpus) -> Self {
-        let mut vocab = Vocab::default();
         let samples = corpus
             .hyps
-            .iter()
-            .zip(&corpus.refs)
-            .map(|(h, rs)| cook(&mut vocab, h, rs))
+            .par_iter()
+            .zip(corpus.refs.par_iter())
+            .map_init(Scratch::default, |scratch, (h, rs)| cook(scratch, h, rs))
             .collect();
         Self { samples }
     }
@@ -60,33 +63,29 @@ impl CocoBleu {
     }
 }
 
-fn cook(vocab: &mut Vocab, hyp: &str, refs: &[String]) -> BleuSample {
-    let mut reflens = Vec::with_capacity(refs.len());
-    let mut maxcounts = crate::ngram::FastMap::default();
-    for r in refs {
-        let ids = vocab.ids(split_tokens(r));
-        reflens.push(ids.len() as u32);
-        for (g, c) in ngram_counts(&ids, MAX_N) {
-            let m = maxcounts.entry(g).or_insert(0);
-            *m = c.max(*m);
-        }
-    }
+/// A worker's reusable state: its vocabulary and counting buffers.
+#[derive(Default)]
+struct Scratch {
+    vocab: Vocab,
+    clip: ClipScratch,
+}
+
+fn cook(scratch: &mut Scratch, hyp: &str, refs: &[String]) -> BleuSample {
+    let vocab = &mut scratch.vocab;
+    let ref_ids: Vec<Vec<u32>> = refs.iter().map(|r| vocab.ids(split_tokens(r))).collect();
     let hyp_ids = vocab.ids(split_tokens(hyp));
     let testlen = hyp_ids.len() as u32;
     // min over (|l - testlen|, l): the closest reference length, the shorter on ties.
-    let reflen = reflens
+    let reflen = ref_ids
         .iter()
-        .copied()
+        .map(|r| r.len() as u32)
         .min_by_key(|&l| (l.abs_diff(testlen), l))
         .unwrap_or(0);
     let mut guess = [0; MAX_N];
     for (k, g) in guess.iter_mut().enumerate() {
         *g = (testlen + 1).saturating_sub(k as u32 + 1);
     }
-    let mut correct = [0; MAX_N];
-    for (g, c) in ngram_counts(&hyp_ids, MAX_N) {
-        correct[order(&g) - 1] += c.min(maxcounts.get(&g).copied().unwrap_or(0));
-    }
+    let correct = clipped_matches(&hyp_ids, &ref_ids, &mut scratch.clip);
     BleuSample {
         testlen,
         reflen,

@@ -83,12 +83,24 @@ pub struct CiderD {
     pair_half: Option<usize>,
 }
 
-/// Per-thread scratch: document frequencies and squared idf weights per n-gram id.
+/// Per-thread scratch: document frequencies and squared idf weights per n-gram id, and
+/// `ln(max(1, k))` for every document frequency `k` seen so far.
 #[derive(Default)]
 struct Scratch {
     df: Vec<u32>,
     w2: Vec<f64>,
+    /// `ln[k] = ln(max(1, k))`: a resample needs the logarithm of ~10⁵ document
+    /// frequencies, all small integers; looking them up instead of calling `ln` each time
+    /// gives bit-identical weights at a fraction of the cost.
+    ln: Vec<f64>,
+    /// Batched document frequencies and squared weights: `[id * BATCH + b]`.
+    df_batch: Vec<u32>,
+    w2_batch: Vec<f64>,
 }
+
+/// Resamples [`CiderD::score_batch`] scores in one pass over the tf-idf entries: each
+/// entry is read once for all of them and its weights for all of them share a cache line.
+const BATCH: usize = 8;
 
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
@@ -257,11 +269,18 @@ impl CiderD {
                 }
             }
             let log_n = (n as f64).ln();
+            // No document frequency exceeds N, the number of (resampled) samples.
+            let ln = &mut scratch.ln;
+            let top = usize::try_from(n).unwrap_or(usize::MAX);
+            if ln.len() <= top {
+                let from = ln.len();
+                ln.extend((from..=top).map(|k| (k.max(1) as f64).ln()));
+            }
             // Squared idf weight (log(N) - log(max(1, df)))² of every reference n-gram.
             let w2 = &mut scratch.w2;
             w2.clear();
             w2.extend(df.iter().map(|&d| {
-                let w = log_n - f64::from(d.max(1)).ln();
+                let w = log_n - ln[d as usize];
                 w * w
             }));
             let unseen_w2 = log_n * log_n;
@@ -296,6 +315,117 @@ impl CiderD {
         total / MAX_N as f64 / s.refs.len() as f64 * 10.0
     }
 
+    /// CIDEr-D of up to [`BATCH`] resampled corpora at once ([`DfMode::Corpus`]): the same
+    /// arithmetic, in the same order, as [`Self::for_each_present`] per corpus.
+    fn score_corpus_batch(&self, counts: &[Vec<u32>], out: &mut [f64]) {
+        let nb = counts.len();
+        debug_assert!(nb <= BATCH);
+        let mut totals = [0u64; BATCH];
+        for (t, c) in totals.iter_mut().zip(counts) {
+            *t = c.iter().map(|&x| u64::from(x)).sum();
+        }
+        let top = totals.iter().copied().max().unwrap_or(0);
+        let multiplicities = |i: usize| {
+            let mut cs = [0u32; BATCH];
+            for (c, col) in cs.iter_mut().zip(counts) {
+                *c = col[i];
+            }
+            cs
+        };
+        SCRATCH.with(|cell| {
+            let scratch = &mut *cell.borrow_mut();
+            let df = &mut scratch.df_batch;
+            df.clear();
+            df.resize(self.n_ids * BATCH, 0);
+            for (i, s) in self.samples.iter().enumerate() {
+                let cs = multiplicities(i);
+                if cs.iter().all(|&c| c == 0) {
+                    continue;
+                }
+                for &id in &self.df_ids[s.df_start..s.df_end] {
+                    let row = &mut df[id as usize * BATCH..][..BATCH];
+                    for (d, &c) in row.iter_mut().zip(&cs) {
+                        *d += c;
+                    }
+                }
+            }
+            let ln = &mut scratch.ln;
+            let top = usize::try_from(top).unwrap_or(usize::MAX);
+            if ln.len() <= top {
+                let from = ln.len();
+                ln.extend((from..=top).map(|k| (k.max(1) as f64).ln()));
+            }
+            let mut log_n = [0.0f64; BATCH];
+            let mut unseen_w2 = [0.0f64; BATCH];
+            for b in 0..nb {
+                log_n[b] = (totals[b] as f64).ln();
+                unseen_w2[b] = log_n[b] * log_n[b];
+            }
+            let w2 = &mut scratch.w2_batch;
+            w2.clear();
+            w2.extend(df.chunks_exact(BATCH).flat_map(|row| {
+                let mut w = [0.0f64; BATCH];
+                for b in 0..BATCH {
+                    let x = log_n[b] - ln[row[b] as usize];
+                    w[b] = x * x;
+                }
+                w
+            }));
+            let mut sums = [0.0f64; BATCH];
+            for (i, s) in self.samples.iter().enumerate() {
+                let cs = multiplicities(i);
+                if cs.iter().all(|&c| c == 0) {
+                    continue;
+                }
+                let scores = self.score_sample_batch(s, w2, &unseen_w2);
+                for b in 0..nb {
+                    if cs[b] > 0 {
+                        sums[b] += scores[b] * f64::from(cs[b]);
+                    }
+                }
+            }
+            for b in 0..nb {
+                out[b] = if totals[b] == 0 {
+                    0.0
+                } else {
+                    sums[b] / totals[b] as f64
+                };
+            }
+        });
+    }
+
+    /// [`Self::score_sample`] under [`BATCH`] weightings at once (`w2[id * BATCH + b]`).
+    fn score_sample_batch(&self, s: &Sample, w2: &[f64], unseen_w2: &[f64; BATCH]) -> [f64; BATCH] {
+        let e = &self.entries;
+        let mut total = [0.0f64; BATCH];
+        for r in &s.refs {
+            for o in 0..MAX_N {
+                let mut num = [0.0f64; BATCH];
+                let mut nh = [0.0f64; BATCH];
+                let mut nr = [0.0f64; BATCH];
+                for b in 0..BATCH {
+                    nh[b] = r.unseen_hh[o] * unseen_w2[b];
+                }
+                for k in r.bounds[o]..r.bounds[o + 1] {
+                    let w = &w2[e.id[k] as usize * BATCH..][..BATCH];
+                    let (hr, hh, rr) = (f64::from(e.hr[k]), f64::from(e.hh[k]), f64::from(e.rr[k]));
+                    for b in 0..BATCH {
+                        num[b] += hr * w[b];
+                        nh[b] += hh * w[b];
+                        nr[b] += rr * w[b];
+                    }
+                }
+                for b in 0..BATCH {
+                    if nh[b] != 0.0 && nr[b] != 0.0 {
+                        num[b] /= nh[b].sqrt() * nr[b].sqrt();
+                    }
+                    total[b] += num[b] * r.penalty;
+                }
+            }
+        }
+        total.map(|t| t / MAX_N as f64 / s.refs.len() as f64 * 10.0)
+    }
+
     /// Whether `counts` keeps exactly one of each stacked pair (a paired permutation): the
     /// corpus then holds every reference once, so its document frequencies are those of
     /// the evaluated corpus and the full-corpus per-sample scores apply exactly.
@@ -309,6 +439,18 @@ impl CiderD {
 impl CorpusMetric for CiderD {
     fn names(&self) -> Vec<String> {
         vec!["cider_d".into()]
+    }
+
+    fn score_batch(&self, counts: &[Vec<u32>], out: &mut [f64]) {
+        if self.mode == DfMode::Fixed || counts.iter().any(|c| self.is_permutation(c)) {
+            for (c, o) in counts.iter().zip(out.iter_mut()) {
+                self.score_counts(c, std::slice::from_mut(o));
+            }
+            return;
+        }
+        for (c, o) in counts.chunks(BATCH).zip(out.chunks_mut(BATCH)) {
+            self.score_corpus_batch(c, o);
+        }
     }
 
     fn len(&self) -> usize {
@@ -381,6 +523,37 @@ mod tests {
             pairs.iter().map(|p| p.1.to_string()).collect(),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn batched_resamples_equal_single_ones_bit_for_bit() {
+        let c = corpus(&[
+            ("a b c d", "a b d c"),
+            ("x y", "x y z"),
+            ("a q a q", "q a b"),
+            ("lungs are clear", "the lungs are clear"),
+            ("", "no effusion"),
+        ]);
+        let m = CiderD::new(&c);
+        let counts: Vec<Vec<u32>> = vec![
+            vec![1, 1, 1, 1, 1],
+            vec![2, 0, 1, 0, 2],
+            vec![0, 0, 0, 5, 0],
+            vec![0, 0, 0, 0, 0],
+            vec![1, 3, 0, 1, 0],
+            vec![0, 1, 1, 1, 2],
+            vec![5, 0, 0, 0, 0],
+            vec![1, 1, 0, 2, 1],
+            vec![0, 2, 2, 0, 1],
+            vec![3, 1, 1, 0, 0],
+        ];
+        let mut batch = vec![0.0; counts.len()];
+        m.score_batch(&counts, &mut batch);
+        for (c, got) in counts.iter().zip(&batch) {
+            let mut one = [0.0];
+            m.score_counts(c, &mut one);
+            assert_eq!(got.to_bits(), one[0].to_bits(), "{c:?}: {got} vs {}", one[0]);
+        }
     }
 
     #[test]

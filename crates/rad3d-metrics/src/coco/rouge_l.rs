@@ -1,6 +1,8 @@
 //! ROUGE-L as pycocoevalcap's `Rouge` scorer computes it: β = 1.2, best precision and
 //! best recall over the references, mean over samples.
 
+use rayon::prelude::*;
+
 use crate::corpus::{Corpus, MeanMetric};
 use crate::lcs::lcs_len;
 use crate::ngram::Vocab;
@@ -35,12 +37,11 @@ fn rouge_l_with(vocab: &mut Vocab, hyp: &str, refs: &[String]) -> f64 {
 
 /// Per-sample pycocoevalcap ROUGE-L of a corpus; the corpus score is their mean.
 pub fn coco_rouge_l(corpus: &Corpus) -> MeanMetric {
-    let mut vocab = Vocab::default();
     let values = corpus
         .hyps
-        .iter()
-        .zip(&corpus.refs)
-        .map(|(h, rs)| rouge_l_with(&mut vocab, h, rs))
+        .par_iter()
+        .zip(corpus.refs.par_iter())
+        .map_init(Vocab::default, |vocab, (h, rs)| rouge_l_with(vocab, h, rs))
         .collect();
     MeanMetric::new(vec!["rouge_l".into()], vec![values]).expect("one column")
 }

@@ -63,6 +63,50 @@ pub fn java_hash(s: &str) -> i32 {
     h
 }
 
+/// What the matchers need to know about one (normalised) word; a corpus computes it
+/// once per distinct word instead of once per occurrence.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WordInfo {
+    /// Java `hashCode` of the word (the exact stage compares these).
+    pub key: i32,
+    /// Java `hashCode` of its Snowball English stem.
+    pub stem: i32,
+    /// Sorted synset ids of the word and its base forms (empty without synonym data).
+    pub synsets: Vec<u32>,
+    /// 256-bit signature of `synsets` (one bit per id): disjoint signatures rule out a
+    /// shared synset without walking both lists, which most word pairs are.
+    pub synset_bits: [u64; 4],
+    /// Paraphrase-table key of the word.
+    pub para: u64,
+    /// Whether it is a function word.
+    pub function: bool,
+}
+
+impl WordInfo {
+    /// Computes a word's matcher data (`stemmer`: Snowball English).
+    pub fn new(word: &str, m: &Matchers<'_>, stemmer: &Stemmer) -> Self {
+        let synsets: Vec<u32> = m.synonyms.map(|d| d.lookup(word)).unwrap_or_default();
+        let mut synset_bits = [0u64; 4];
+        for &id in &synsets {
+            let h = u64::from(id).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56;
+            synset_bits[(h >> 6) as usize] |= 1 << (h & 63);
+        }
+        Self {
+            key: java_hash(word),
+            stem: java_hash(&stemmer.stem(word)),
+            synsets,
+            synset_bits,
+            para: m.paraphrases.map_or(0, |t| t.translate(word)),
+            function: is_function_word(m, word),
+        }
+    }
+}
+
+/// The Snowball English stemmer the stem stage uses.
+pub fn english_stemmer() -> Stemmer {
+    Stemmer::create(Algorithm::English)
+}
+
 /// Candidate matches, grouped by the reference index they start at.
 struct Stage {
     keys1: Vec<i32>,
@@ -73,10 +117,10 @@ struct Stage {
 }
 
 impl Stage {
-    fn new(words1: &[String], words2: &[String]) -> Self {
+    fn new(words1: &[&WordInfo], words2: &[&WordInfo]) -> Self {
         Self {
-            keys1: words1.iter().map(|w| java_hash(w)).collect(),
-            keys2: words2.iter().map(|w| java_hash(w)).collect(),
+            keys1: words1.iter().map(|w| w.key).collect(),
+            keys2: words2.iter().map(|w| w.key).collect(),
             matches: vec![Vec::new(); words2.len()],
             cov1: vec![0; words1.len()],
             cov2: vec![0; words2.len()],
@@ -114,25 +158,27 @@ fn match_exact(s: &mut Stage) {
     }
 }
 
-fn match_stem(s: &mut Stage, words1: &[String], words2: &[String]) {
-    let stemmer = Stemmer::create(Algorithm::English);
-    let stems1: Vec<i32> = words1.iter().map(|w| java_hash(&stemmer.stem(w))).collect();
-    let stems2: Vec<i32> = words2.iter().map(|w| java_hash(&stemmer.stem(w))).collect();
-    for (j, stem2) in stems2.iter().enumerate() {
-        for (i, stem1) in stems1.iter().enumerate() {
-            if stem1 == stem2 && s.keys1[i] != s.keys2[j] {
+fn match_stem(s: &mut Stage, words1: &[&WordInfo], words2: &[&WordInfo]) {
+    for (j, w2) in words2.iter().enumerate() {
+        for (i, w1) in words1.iter().enumerate() {
+            if w1.stem == w2.stem && s.keys1[i] != s.keys2[j] {
                 s.add_word(STEM, j, i);
             }
         }
     }
 }
 
-fn match_synonym(s: &mut Stage, words1: &[String], words2: &[String], d: &SynonymDictionary) {
-    let sets1: Vec<Vec<u32>> = words1.iter().map(|w| d.lookup(w)).collect();
-    let sets2: Vec<Vec<u32>> = words2.iter().map(|w| d.lookup(w)).collect();
-    for (j, set2) in sets2.iter().enumerate() {
-        for (i, set1) in sets1.iter().enumerate() {
-            if s.keys1[i] != s.keys2[j] && SynonymDictionary::intersect(set1, set2) {
+fn match_synonym(s: &mut Stage, words1: &[&WordInfo], words2: &[&WordInfo]) {
+    for (j, w2) in words2.iter().enumerate() {
+        if w2.synsets.is_empty() {
+            continue;
+        }
+        for (i, w1) in words1.iter().enumerate() {
+            let may_share = (0..4).any(|k| w1.synset_bits[k] & w2.synset_bits[k] != 0);
+            if may_share
+                && s.keys1[i] != s.keys2[j]
+                && SynonymDictionary::intersect(&w1.synsets, &w2.synsets)
+            {
                 s.add_word(SYNONYM, j, i);
             }
         }
@@ -145,9 +191,14 @@ fn occurrences<'l>(line: &'l [u64], phrase: &'l [u64]) -> impl Iterator<Item = u
         .filter(move |&i| phrase.len() <= line.len() - i && line[i..i + phrase.len()] == *phrase)
 }
 
-fn match_paraphrase(s: &mut Stage, words1: &[String], words2: &[String], t: &ParaphraseTable) {
-    let line1: Vec<u64> = words1.iter().map(|w| t.translate(w)).collect();
-    let line2: Vec<u64> = words2.iter().map(|w| t.translate(w)).collect();
+fn match_paraphrase(
+    s: &mut Stage,
+    words1: &[&WordInfo],
+    words2: &[&WordInfo],
+    t: &ParaphraseTable,
+) {
+    let line1: Vec<u64> = words1.iter().map(|w| w.para).collect();
+    let line2: Vec<u64> = words2.iter().map(|w| w.para).collect();
     let mut found = Vec::new();
     // Paraphrases in line 1 of phrases of line 2 ...
     for j in 0..line2.len() {
@@ -189,6 +240,12 @@ enum Bits {
     Heap(Vec<u64>),
 }
 
+impl Default for Bits {
+    fn default() -> Self {
+        Self::Inline([0; 6])
+    }
+}
+
 impl Bits {
     fn new(n: usize) -> Self {
         if n <= 6 * 64 {
@@ -228,7 +285,7 @@ const NIL: u32 = u32::MAX;
 /// path; here a path keeps the head of its chosen matches (a list in an
 /// arena shared by the search) and a bitset of used words, since it only
 /// ever reads the certain matches fixed before the search (see [`Search`]).
-#[derive(Clone)]
+#[derive(Clone, Default)]
 struct Partial {
     /// Last chosen match in the arena, or [`NIL`].
     chosen: u32,
@@ -286,6 +343,16 @@ impl Partial {
             self.distance,
         )
     }
+
+    /// [`Self::rank`] then `position`, packed so that sorting the integers (unstably)
+    /// orders paths exactly as a stable sort by rank would; sorting these keys instead of
+    /// the paths themselves moves 16 bytes per element instead of a whole path.
+    fn sort_key(&self, position: usize) -> u128 {
+        // Order-preserving map of i32 onto u32.
+        let ord = |x: i32| u128::from((x as u32) ^ 0x8000_0000);
+        let matches = u128::from(!((self.matches1 + self.matches2) as u32 ^ 0x8000_0000));
+        (matches << 96) | (ord(self.chunks) << 64) | (ord(self.distance) << 32) | position as u128
+    }
 }
 
 fn distance(m: &Match) -> i32 {
@@ -318,14 +385,17 @@ impl Search<'_> {
         let mut arena: Vec<(Match, u32)> = Vec::new();
         let mut next: Vec<Partial> = vec![self.start()];
         let mut paths: Vec<Partial> = Vec::new();
+        let mut order: Vec<u128> = Vec::new();
         for current in 0..=n {
             std::mem::swap(&mut paths, &mut next);
             next.clear();
-            // Stable, as Java's Collections.sort.
-            paths.sort_by_key(Partial::rank);
-            paths.truncate(BEAM_SIZE);
+            // Stable, as Java's Collections.sort (see `sort_key`).
+            order.clear();
+            order.extend(paths.iter().enumerate().map(|(i, p)| p.sort_key(i)));
+            order.sort_unstable();
             let mut fallback = None;
-            for (rank, mut path) in paths.drain(..).enumerate() {
+            for (rank, &key) in order.iter().take(BEAM_SIZE).enumerate() {
+                let mut path = std::mem::take(&mut paths[key as u32 as usize]);
                 if current == n {
                     if path.last_match_end != -1 {
                         path.chunks += 1;
@@ -432,14 +502,30 @@ fn is_function_word(m: &Matchers<'_>, w: &str) -> bool {
 /// Aligns hypothesis `words1` with reference `words2` (both normalised) and
 /// returns the segment's statistics.
 pub fn align(words1: &[String], words2: &[String], m: &Matchers<'_>) -> MeteorStats {
+    let stemmer = english_stemmer();
+    let info1: Vec<WordInfo> = words1
+        .iter()
+        .map(|w| WordInfo::new(w, m, &stemmer))
+        .collect();
+    let info2: Vec<WordInfo> = words2
+        .iter()
+        .map(|w| WordInfo::new(w, m, &stemmer))
+        .collect();
+    let r1: Vec<&WordInfo> = info1.iter().collect();
+    let r2: Vec<&WordInfo> = info2.iter().collect();
+    align_words(&r1, &r2, m)
+}
+
+/// [`align`] on precomputed word data (see [`WordInfo`]).
+pub fn align_words(words1: &[&WordInfo], words2: &[&WordInfo], m: &Matchers<'_>) -> MeteorStats {
     let mut s = Stage::new(words1, words2);
     // Identical sentences need only exact matches (avoids beam search errors).
     let identical = s.keys1 == s.keys2;
     match_exact(&mut s);
     if !identical {
         match_stem(&mut s, words1, words2);
-        if let Some(d) = m.synonyms {
-            match_synonym(&mut s, words1, words2, d);
+        if m.synonyms.is_some() {
+            match_synonym(&mut s, words1, words2);
         }
         if let Some(t) = m.paraphrases {
             match_paraphrase(&mut s, words1, words2, t);
@@ -465,27 +551,24 @@ pub fn align(words1: &[String], words2: &[String], m: &Matchers<'_>) -> MeteorSt
     let (best, arena) = search.resolve();
     let best_matches = search.matches_of(&best, &arena);
 
-    let is_fn1: Vec<bool> = words1.iter().map(|w| is_function_word(m, w)).collect();
-    let is_fn2: Vec<bool> = words2.iter().map(|w| is_function_word(m, w)).collect();
-
     let mut st = MeteorStats {
         test_length: words1.len() as f64,
         reference_length: words2.len() as f64,
-        test_function_words: is_fn1.iter().filter(|&&f| f).count() as f64,
-        reference_function_words: is_fn2.iter().filter(|&&f| f).count() as f64,
+        test_function_words: words1.iter().filter(|w| w.function).count() as f64,
+        reference_function_words: words2.iter().filter(|w| w.function).count() as f64,
         ..MeteorStats::default()
     };
     for mt in best_matches.iter().flatten() {
         let md = mt.module as usize;
         for k in 0..mt.match_len {
-            if is_fn1[mt.match_start + k] {
+            if words1[mt.match_start + k].function {
                 st.test_function_matches[md] += 1.0;
             } else {
                 st.test_content_matches[md] += 1.0;
             }
         }
         for k in 0..mt.len {
-            if is_fn2[mt.start + k] {
+            if words2[mt.start + k].function {
                 st.reference_function_matches[md] += 1.0;
             } else {
                 st.reference_content_matches[md] += 1.0;

@@ -13,9 +13,10 @@
 //! resources (see [`MeteorResources`]). Without the synonym and paraphrase
 //! data the scorer falls back to exact + stem matching and says so
 //! ([`MeteorMode`]); those scores are then not comparable to the jar's.
-//! The first load parses the 62 MB paraphrase table (≈ 1–2 s) and leaves a
-//! binary index beside it (`paraphrase-en.gz.rad3d-index`) that later loads
-//! read instead (≈ 0.2 s).
+//! The first load parses the 62 MB paraphrase table (a few seconds) and
+//! leaves its flat binary layout beside it (`paraphrase-en.gz.rad3d-index`);
+//! later loads memory-map that file (milliseconds) and read only the pages a
+//! corpus touches.
 //!
 //! Exactness: on every pair checked against the jar (the public fixture, the
 //! generated cases in `tests/data/meteor_cases.json` and ≈ 5,000 more pairs)
@@ -44,6 +45,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::error::{MetricsError, Result};
+use align::WordInfo;
 pub use normalize::NonbreakingPrefixes;
 pub use paraphrase::ParaphraseTable;
 pub use stats::{MeteorParams, MeteorScore, MeteorStats, compute_metrics, score_from_stats};
@@ -240,21 +242,52 @@ impl Meteor {
         normalize::normalize_line(text, &self.nonbreaking)
     }
 
+    fn matchers(&self) -> align::Matchers<'_> {
+        align::Matchers {
+            function_words: &self.function_words,
+            synonyms: self.synonyms.as_ref(),
+            paraphrases: self.paraphrases.as_ref(),
+        }
+    }
+
     /// Statistics of one hypothesis against its references, exactly as a
     /// pycocoevalcap `SCORE ||| ref1 ||| … ||| hyp` line: the reference with
     /// the best segment score is kept (the first on ties).
     pub fn segment_stats(&self, refs: &[&str], hyp: &str) -> MeteorStats {
-        let (refs, hyp) = stdio_fields(refs, hyp);
-        let hyp_words = self.normalize(&hyp);
-        let matchers = align::Matchers {
-            function_words: &self.function_words,
-            synonyms: self.synonyms.as_ref(),
-            paraphrases: self.paraphrases.as_ref(),
+        let (hyp_words, ref_words) = self.normalize_pair(refs, hyp);
+        let m = self.matchers();
+        let stemmer = align::english_stemmer();
+        let info = |ws: &[String]| -> Vec<WordInfo> {
+            ws.iter().map(|w| WordInfo::new(w, &m, &stemmer)).collect()
         };
+        let hyp_info = info(&hyp_words);
+        let ref_info: Vec<Vec<WordInfo>> = ref_words.iter().map(|r| info(r)).collect();
+        let hyp_refs: Vec<&WordInfo> = hyp_info.iter().collect();
+        self.best_reference(
+            &hyp_refs,
+            ref_info.iter().map(|r| r.iter().collect::<Vec<_>>()),
+        )
+    }
+
+    /// The normalised hypothesis and references of a pair, as the jar sees them.
+    fn normalize_pair(&self, refs: &[&str], hyp: &str) -> (Vec<String>, Vec<Vec<String>>) {
+        let (refs, hyp) = stdio_fields(refs, hyp);
+        (
+            self.normalize(&hyp),
+            refs.iter().map(|r| self.normalize(r)).collect(),
+        )
+    }
+
+    /// Statistics against the reference with the best segment score (the first on ties).
+    fn best_reference<'w>(
+        &self,
+        hyp: &[&'w WordInfo],
+        refs: impl Iterator<Item = Vec<&'w WordInfo>>,
+    ) -> MeteorStats {
+        let m = self.matchers();
         let mut best: Option<(f64, MeteorStats)> = None;
-        for r in &refs {
-            let ref_words = self.normalize(r);
-            let st = align::align(&hyp_words, &ref_words, &matchers);
+        for r in refs {
+            let st = align::align_words(hyp, &r, &m);
             let score = compute_metrics(&st, &self.params).score;
             if best.as_ref().is_none_or(|(b, _)| score > *b) {
                 best = Some((score, st));
@@ -270,13 +303,42 @@ impl Meteor {
 
     /// Scores `(references, hypothesis)` pairs in parallel; the corpus score
     /// comes from the summed statistics as the jar's `EVAL` computes it.
+    ///
+    /// Each distinct word's matcher data (hash, stem, synsets, paraphrase key,
+    /// function-word flag) is computed once for the whole corpus.
     pub fn corpus<S: AsRef<str> + Sync>(&self, pairs: &[(Vec<S>, S)]) -> MeteorResult {
-        let stats: Vec<MeteorStats> = pairs
+        let normalized: Vec<(Vec<String>, Vec<Vec<String>>)> = pairs
             .par_iter()
             .map(|(refs, hyp)| {
                 let refs: Vec<&str> = refs.iter().map(AsRef::as_ref).collect();
-                self.segment_stats(&refs, hyp.as_ref())
+                self.normalize_pair(&refs, hyp.as_ref())
             })
+            .collect();
+        let mut ids: paraphrase::FxMap<&str, u32> = paraphrase::FxMap::default();
+        let mut distinct: Vec<&str> = Vec::new();
+        let as_ids: Vec<(Vec<u32>, Vec<Vec<u32>>)> = normalized
+            .iter()
+            .map(|(h, rs)| {
+                (
+                    intern(h, &mut ids, &mut distinct),
+                    rs.iter()
+                        .map(|r| intern(r, &mut ids, &mut distinct))
+                        .collect(),
+                )
+            })
+            .collect();
+        let m = self.matchers();
+        let infos: Vec<WordInfo> = distinct
+            .par_iter()
+            .map_init(align::english_stemmer, |stemmer, w| {
+                WordInfo::new(w, &m, stemmer)
+            })
+            .collect();
+        let words =
+            |ids: &[u32]| -> Vec<&WordInfo> { ids.iter().map(|&i| &infos[i as usize]).collect() };
+        let stats: Vec<MeteorStats> = as_ids
+            .par_iter()
+            .map(|(h, rs)| self.best_reference(&words(h), rs.iter().map(|r| words(r))))
             .collect();
         self.aggregate(stats)
     }
@@ -342,6 +404,25 @@ impl crate::Pairable for MeteorResult {
             mode: self.mode,
         })
     }
+}
+
+/// Dense ids of `words`, numbering unseen words in order of first sight.
+fn intern<'a>(
+    words: &'a [String],
+    ids: &mut paraphrase::FxMap<&'a str, u32>,
+    distinct: &mut Vec<&'a str>,
+) -> Vec<u32> {
+    words
+        .iter()
+        .map(|w| {
+            let next = distinct.len() as u32;
+            let id = *ids.entry(w.as_str()).or_insert(next);
+            if id == next {
+                distinct.push(w.as_str());
+            }
+            id
+        })
+        .collect()
 }
 
 /// The references and hypothesis as the jar receives them from pycocoevalcap:

@@ -115,9 +115,135 @@ fn extend_key(key: u64, word: u64) -> u64 {
     mix(key.rotate_left(23) ^ word)
 }
 
-/// The paraphrase table, loaded into a compact in-memory index.
-#[derive(Debug, Default)]
+/// The paraphrase table in its flat binary layout (see [`Layout`]), either memory-mapped
+/// from the cache file kept beside the gzipped table or built in memory.
+///
+/// Lookups read the layout in place: loading a cached table costs a `mmap`, and only the
+/// pages a corpus touches are ever read.
 pub struct ParaphraseTable {
+    bytes: Storage,
+    layout: Layout,
+}
+
+impl std::fmt::Debug for ParaphraseTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParaphraseTable")
+            .field("entries", &self.len())
+            .field("hash_slots", &self.layout.n_slots)
+            .field("mapped", &matches!(self.bytes, Storage::Mapped(_)))
+            .finish()
+    }
+}
+
+impl Default for ParaphraseTable {
+    fn default() -> Self {
+        Parsed::default().into_table([0, 0])
+    }
+}
+
+/// Where the table's bytes live.
+enum Storage {
+    Owned(Vec<u8>),
+    Mapped(memmap2::Mmap),
+}
+
+impl std::ops::Deref for Storage {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Self::Owned(v) => v,
+            Self::Mapped(m) => m,
+        }
+    }
+}
+
+/// Byte layout of a table (all integers little-endian), also the cache file format:
+///
+/// | bytes | content |
+/// |---|---|
+/// | 8 | magic [`CACHE_MAGIC`] |
+/// | 16 | size and modification time of the gzipped table it was built from |
+/// | 40 | `max_phrase`, `n_words`, `n_offsets`, `n_lists`, `n_slots` (u64 each) |
+/// | 8 · n_words | paraphrase words (hashes) of all entries, concatenated |
+/// | 4 · n_offsets | entry `e`'s paraphrase is `words[offsets[e]..offsets[e + 1]]` |
+/// | 4 · n_lists | per reference phrase, its entries in file order, concatenated |
+/// | 0–4 | padding to 8 bytes |
+/// | 16 · n_slots | open-addressing hash table (linear probing, `n_slots` a power of two): `key u64, start u32, end + 1 u32` → `lists[start..end]`, for every reference phrase and (with an empty list) every proper prefix of one; a stored `0` marks a free slot |
+#[derive(Debug, Clone, Copy, Default)]
+struct Layout {
+    max_phrase: usize,
+    n_words: usize,
+    n_offsets: usize,
+    n_slots: usize,
+    words: usize,
+    offsets: usize,
+    lists: usize,
+    slots: usize,
+    total: usize,
+}
+
+/// Header size: magic, stamp and five counts.
+const HEADER: usize = 8 + 16 + 5 * 8;
+
+impl Layout {
+    fn new(
+        max_phrase: usize,
+        n_words: usize,
+        n_offsets: usize,
+        n_lists: usize,
+        n_slots: usize,
+    ) -> Option<Self> {
+        let words = HEADER;
+        let offsets = words.checked_add(n_words.checked_mul(8)?)?;
+        let lists = offsets.checked_add(n_offsets.checked_mul(4)?)?;
+        let slots = lists
+            .checked_add(n_lists.checked_mul(4)?)?
+            .checked_next_multiple_of(8)?;
+        let total = slots.checked_add(n_slots.checked_mul(16)?)?;
+        Some(Self {
+            max_phrase,
+            n_words,
+            n_offsets,
+            n_slots,
+            words,
+            offsets,
+            lists,
+            slots,
+            total,
+        })
+    }
+
+    /// Reads and checks a header against the byte length and the table's stamp.
+    fn read(bytes: &[u8], stamp: [u64; 2]) -> Option<Self> {
+        if bytes.get(..8)? != CACHE_MAGIC || [le64(bytes, 8)?, le64(bytes, 16)?] != stamp {
+            return None;
+        }
+        let count = |k: usize| le64(bytes, 24 + 8 * k).and_then(|v| usize::try_from(v).ok());
+        let layout = Self::new(count(0)?, count(1)?, count(2)?, count(3)?, count(4)?)?;
+        let ok = layout.total == bytes.len()
+            && (layout.n_slots == 0 || layout.n_slots.is_power_of_two())
+            && layout.n_offsets >= 1;
+        ok.then_some(layout)
+    }
+}
+
+#[inline]
+fn le64(bytes: &[u8], pos: usize) -> Option<u64> {
+    let b = bytes.get(pos..pos + 8)?;
+    Some(u64::from_le_bytes([
+        b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+    ]))
+}
+
+#[inline]
+fn le32(bytes: &[u8], pos: usize) -> Option<u32> {
+    let b = bytes.get(pos..pos + 4)?;
+    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// The table as parsed from text, before it is laid out flat.
+#[derive(Debug, Default)]
+struct Parsed {
     /// Paraphrase words (hashes) of all entries, concatenated.
     words: Vec<u64>,
     /// Entry `e`'s paraphrase is `words[offsets[e]..offsets[e + 1]]`.
@@ -126,7 +252,95 @@ pub struct ParaphraseTable {
     index: FxMap<u64, (u32, u32)>,
     /// Entries of reference phrases that reappear non-contiguously.
     scattered: FxMap<u64, Vec<u32>>,
+    /// Keys of every proper prefix of a reference phrase: a lookup that finds none of a
+    /// prefix can stop extending it.
+    prefixes: FxSet<u64>,
     max_phrase: usize,
+}
+
+impl Parsed {
+    /// Lays the table out flat (see [`Layout`]), stamped with its source file's stamp.
+    fn into_table(mut self, stamp: [u64; 2]) -> ParaphraseTable {
+        if self.offsets.is_empty() {
+            self.offsets.push(0);
+        }
+        self.prefixes.retain(|k| !self.index.contains_key(k));
+        let n_keys = self.index.len() + self.prefixes.len();
+        // Load factor at most ½: probes stay short.
+        let n_slots = if n_keys == 0 {
+            0
+        } else {
+            (2 * n_keys).next_power_of_two()
+        };
+        // Lists in key order of first appearance, each: its contiguous group, then any
+        // entries of later, scattered groups (the order the lookups have always used).
+        let mut keys: Vec<(u64, (u32, u32))> = self.index.iter().map(|(&k, &r)| (k, r)).collect();
+        keys.sort_unstable_by_key(|&(_, (start, _))| start);
+        let mut lists: Vec<u32> = Vec::with_capacity(self.offsets.len());
+        let mut slots = vec![(0u64, 0u32, 0u32); n_slots];
+        let mut put = |key: u64, start: u32, end: u32| {
+            let mask = n_slots - 1;
+            let mut i = key as usize & mask;
+            while slots[i].2 != 0 {
+                i = (i + 1) & mask;
+            }
+            // `end + 1`: a stored 0 marks a free slot.
+            slots[i] = (key, start, end + 1);
+        };
+        for (key, (start, end)) in keys {
+            let first = lists.len() as u32;
+            lists.extend(start..end);
+            if let Some(more) = self.scattered.get(&key) {
+                lists.extend_from_slice(more);
+            }
+            put(key, first, lists.len() as u32);
+        }
+        // Prefix-only keys, with no entries (sorted: the layout is deterministic).
+        let mut prefixes: Vec<u64> = self.prefixes.iter().copied().collect();
+        prefixes.sort_unstable();
+        for key in prefixes {
+            put(key, 0, 0);
+        }
+        let layout = Layout::new(
+            self.max_phrase,
+            self.words.len(),
+            self.offsets.len(),
+            lists.len(),
+            n_slots,
+        )
+        .expect("an in-memory table fits the address space");
+        let mut out = Vec::with_capacity(layout.total);
+        out.extend_from_slice(CACHE_MAGIC);
+        for v in [stamp[0], stamp[1]] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in [
+            self.max_phrase,
+            self.words.len(),
+            self.offsets.len(),
+            lists.len(),
+            n_slots,
+        ] {
+            out.extend_from_slice(&(v as u64).to_le_bytes());
+        }
+        for w in &self.words {
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+        for o in self.offsets.iter().chain(&lists) {
+            out.extend_from_slice(&o.to_le_bytes());
+        }
+        out.resize(layout.slots, 0);
+        for (k, a, b) in slots {
+            out.extend_from_slice(&k.to_le_bytes());
+            out.extend_from_slice(&a.to_le_bytes());
+            out.extend_from_slice(&b.to_le_bytes());
+        }
+        debug_assert_eq!(out.len(), layout.total);
+        ParaphraseTable {
+            bytes: Storage::Owned(out),
+            layout,
+        }
+    }
 }
 
 /// One decompressed block of whole lines.
@@ -135,6 +349,10 @@ type Block = Vec<u8>;
 impl ParaphraseTable {
     /// Loads a gzipped table; decompression and parsing run on two threads.
     pub fn load(path: &Path) -> Result<Self> {
+        Ok(Self::parse_gz(path)?.into_table(file_stamp(path)?))
+    }
+
+    fn parse_gz(path: &Path) -> Result<Parsed> {
         let file = std::fs::File::open(path).map_err(|source| MetricsError::Io {
             path: path.to_path_buf(),
             source,
@@ -205,111 +423,42 @@ impl ParaphraseTable {
         builder.finish()
     }
 
-    /// Loads the table through a binary cache kept beside it
-    /// (`<file>.rad3d-index`, ≈ 120 MB for the English table): a cache whose
-    /// recorded size and modification time match the table is read instead of
-    /// decompressing and parsing; otherwise the table is parsed and the cache
-    /// (re)written, best effort (a read-only directory just means no cache).
+    /// Loads the table through a binary cache kept beside it (`<file>.rad3d-index`, the
+    /// flat [`Layout`], ≈ 0.2 GB for the English table): a cache whose recorded size and
+    /// modification time match the table is memory-mapped instead of decompressing and
+    /// parsing (milliseconds instead of seconds); otherwise the table is parsed and the
+    /// cache (re)written, best effort (a read-only directory just means no cache).
     pub fn load_cached(path: &Path) -> Result<Self> {
         let stamp = file_stamp(path)?;
         let cache = cache_path(path);
-        if let Some(t) = Self::read_cache(&cache, stamp) {
+        if let Some(t) = Self::map_cache(&cache, stamp) {
             return Ok(t);
         }
-        let t = Self::load(path)?;
-        if let Err(e) = t.write_cache(&cache, stamp) {
+        let t = Self::parse_gz(path)?.into_table(stamp);
+        if let Err(e) = t.write_cache(&cache) {
             tracing::debug!(path = %cache.display(), error = %e, "paraphrase cache not written");
         }
         Ok(t)
     }
 
-    fn read_cache(cache: &Path, stamp: [u64; 2]) -> Option<Self> {
-        let bytes = std::fs::read(cache).ok()?;
-        let mut r = Cursor {
-            bytes: &bytes,
-            pos: 0,
-        };
-        if r.take(8)? != CACHE_MAGIC || [r.u64()?, r.u64()?] != stamp {
-            return None;
-        }
-        let max_phrase = usize::try_from(r.u64()?).ok()?;
-        let n_words = usize::try_from(r.u64()?).ok()?;
-        let n_offsets = usize::try_from(r.u64()?).ok()?;
-        let n_index = usize::try_from(r.u64()?).ok()?;
-        let n_scattered = usize::try_from(r.u64()?).ok()?;
-        let words = r.take(n_words.checked_mul(8)?)?;
-        let words: Vec<u64> = words
-            .chunks_exact(8)
-            .map(|c| {
-                c.iter()
-                    .rev()
-                    .fold(0u64, |acc, &b| (acc << 8) | u64::from(b))
-            })
-            .collect();
-        let offsets: Vec<u32> = r
-            .take(n_offsets.checked_mul(4)?)?
-            .chunks_exact(4)
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
-        let mut index = FxMap::default();
-        index.reserve(n_index);
-        for _ in 0..n_index {
-            index.insert(r.u64()?, (r.u32()?, r.u32()?));
-        }
-        let mut scattered = FxMap::default();
-        for _ in 0..n_scattered {
-            let key = r.u64()?;
-            let n = r.u32()? as usize;
-            let entries = (0..n).map(|_| r.u32()).collect::<Option<Vec<u32>>>()?;
-            scattered.insert(key, entries);
-        }
-        if r.pos != bytes.len() || offsets.last().map(|&o| o as usize) != Some(words.len()) {
-            return None;
-        }
+    fn map_cache(cache: &Path, stamp: [u64; 2]) -> Option<Self> {
+        let file = std::fs::File::open(cache).ok()?;
+        // SAFETY: the cache is only ever replaced by renaming a new file over it (see
+        // `write_cache`), so the mapped inode is never modified while mapped; and every read
+        // below is a bounds-checked byte-slice access, so even a file altered behind our
+        // back yields wrong paraphrases, never memory unsafety.
+        let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
+        let layout = Layout::read(&map, stamp)?;
         Some(Self {
-            words,
-            offsets,
-            index,
-            scattered,
-            max_phrase,
+            bytes: Storage::Mapped(map),
+            layout,
         })
     }
 
-    fn write_cache(&self, cache: &Path, stamp: [u64; 2]) -> std::io::Result<()> {
-        let mut out = Vec::with_capacity(64 + self.words.len() * 8 + self.offsets.len() * 4);
-        out.extend_from_slice(CACHE_MAGIC);
-        for v in [
-            stamp[0],
-            stamp[1],
-            self.max_phrase as u64,
-            self.words.len() as u64,
-            self.offsets.len() as u64,
-            self.index.len() as u64,
-            self.scattered.len() as u64,
-        ] {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-        for w in &self.words {
-            out.extend_from_slice(&w.to_le_bytes());
-        }
-        for o in &self.offsets {
-            out.extend_from_slice(&o.to_le_bytes());
-        }
-        for (k, (a, b)) in &self.index {
-            out.extend_from_slice(&k.to_le_bytes());
-            out.extend_from_slice(&a.to_le_bytes());
-            out.extend_from_slice(&b.to_le_bytes());
-        }
-        for (k, entries) in &self.scattered {
-            out.extend_from_slice(&k.to_le_bytes());
-            out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
-            for e in entries {
-                out.extend_from_slice(&e.to_le_bytes());
-            }
-        }
+    fn write_cache(&self, cache: &Path) -> std::io::Result<()> {
         // Written aside and renamed, so concurrent loaders never see half a file.
         let tmp = cache.with_extension(format!("tmp{}", std::process::id()));
-        std::fs::write(&tmp, &out)?;
+        std::fs::write(&tmp, &self.bytes[..])?;
         std::fs::rename(&tmp, cache).inspect_err(|_| {
             let _ = std::fs::remove_file(&tmp);
         })
@@ -323,12 +472,12 @@ impl ParaphraseTable {
         } else {
             builder.feed(format!("{text}\n").as_bytes())?;
         }
-        builder.finish()
+        Ok(builder.finish()?.into_table([0, 0]))
     }
 
     /// Number of phrase pairs.
     pub fn len(&self) -> usize {
-        self.offsets.len().saturating_sub(1)
+        self.layout.n_offsets.saturating_sub(1)
     }
 
     /// Whether the table is empty.
@@ -341,34 +490,71 @@ impl ParaphraseTable {
         word_hash(word)
     }
 
-    /// Calls `f(reference_length, paraphrase)` for every table phrase that
-    /// starts `words[start..]`, shortest first, entries in file order.
-    pub fn for_each_path(&self, words: &[u64], start: usize, mut f: impl FnMut(usize, &[u64])) {
-        let max = self.max_phrase.min(words.len() - start);
-        let mut key = 0;
-        for len in 1..=max {
-            key = extend_key(key, words[start + len - 1]);
-            if let Some(&(a, b)) = self.index.get(&key) {
-                for e in a..b {
-                    f(len, self.paraphrase(e));
-                }
+    /// The `lists` range of a reference-phrase key.
+    fn find(&self, key: u64) -> Option<(usize, usize)> {
+        let l = &self.layout;
+        if l.n_slots == 0 {
+            return None;
+        }
+        let mask = l.n_slots - 1;
+        let mut i = key as usize & mask;
+        // Bounded: a damaged cache without free slots must not loop forever.
+        for _ in 0..l.n_slots {
+            let at = l.slots + 16 * i;
+            let end = le32(&self.bytes, at + 12)?;
+            if end == 0 {
+                return None;
             }
-            if let Some(entries) = self.scattered.get(&key) {
-                for &e in entries {
-                    f(len, self.paraphrase(e));
-                }
+            if le64(&self.bytes, at)? == key {
+                return Some((le32(&self.bytes, at + 8)? as usize, end as usize - 1));
+            }
+            i = (i + 1) & mask;
+        }
+        None
+    }
+
+    /// Decodes entry `e`'s paraphrase into `buf` (empty if out of range).
+    fn paraphrase_into(&self, e: usize, buf: &mut Vec<u64>) {
+        buf.clear();
+        let l = &self.layout;
+        let (Some(a), Some(b)) = (
+            le32(&self.bytes, l.offsets + 4 * e),
+            le32(&self.bytes, l.offsets + 4 * (e + 1)),
+        ) else {
+            return;
+        };
+        for w in a as usize..(b as usize).min(l.n_words) {
+            if let Some(v) = le64(&self.bytes, l.words + 8 * w) {
+                buf.push(v);
             }
         }
     }
 
-    fn paraphrase(&self, entry: u32) -> &[u64] {
-        let e = entry as usize;
-        &self.words[self.offsets[e] as usize..self.offsets[e + 1] as usize]
+    /// Calls `f(reference_length, paraphrase)` for every table phrase that
+    /// starts `words[start..]`, shortest first, entries in file order.
+    pub fn for_each_path(&self, words: &[u64], start: usize, mut f: impl FnMut(usize, &[u64])) {
+        let max = self
+            .layout
+            .max_phrase
+            .min(words.len().saturating_sub(start));
+        let mut key = 0;
+        let mut buf = Vec::new();
+        for len in 1..=max {
+            key = extend_key(key, words[start + len - 1]);
+            // Neither a phrase nor a prefix of one: no longer phrase starts here.
+            let Some((a, b)) = self.find(key) else { break };
+            for k in a..b {
+                if let Some(e) = le32(&self.bytes, self.layout.lists + 4 * k) {
+                    self.paraphrase_into(e as usize, &mut buf);
+                    f(len, &buf);
+                }
+            }
+        }
     }
 }
 
 /// First bytes of a cache file (format version included).
-const CACHE_MAGIC: &[u8; 8] = b"R3DPARA1";
+const CACHE_MAGIC: &[u8; 8] = b"R3DPARA3";
 
 /// The cache file of a table.
 fn cache_path(path: &Path) -> std::path::PathBuf {
@@ -391,31 +577,6 @@ fn file_stamp(path: &Path) -> Result<[u64; 2]> {
     Ok([meta.len(), mtime])
 }
 
-/// Little-endian reader over a cache file.
-struct Cursor<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let end = self.pos.checked_add(n)?;
-        let out = self.bytes.get(self.pos..end)?;
-        self.pos = end;
-        Some(out)
-    }
-
-    fn u64(&mut self) -> Option<u64> {
-        self.take(8)
-            .map(|b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
-    }
-
-    fn u32(&mut self) -> Option<u32> {
-        self.take(4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    }
-}
-
 /// Reads until `buf` is full or the stream ends.
 fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
@@ -433,11 +594,13 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 /// Incremental parser state.
 #[derive(Default)]
 struct Builder {
-    table: ParaphraseTable,
+    table: Parsed,
     /// 0: probability line next, 1: reference, 2: paraphrase.
     phase: u8,
     reference_key: u64,
     reference_len: usize,
+    /// Keys of the current reference phrase's proper prefixes.
+    reference_prefixes: Vec<u64>,
     line_no: u64,
     /// The reference phrase whose entries are being collected, and its first entry.
     open_group: Option<(u64, u32)>,
@@ -509,7 +672,12 @@ impl Builder {
                 1 => {
                     let mut key = 0;
                     let mut len = 0;
+                    let prefixes = &mut self.reference_prefixes;
+                    prefixes.clear();
                     let end = scan_line(block, pos, |w| {
+                        if len > 0 {
+                            prefixes.push(key);
+                        }
                         key = extend_key(key, w);
                         len += 1;
                     });
@@ -554,6 +722,9 @@ impl Builder {
         }
         self.close_group(entry);
         self.open_group = Some((key, entry));
+        self.table
+            .prefixes
+            .extend(self.reference_prefixes.iter().copied());
     }
 
     /// Records the open group's entries, which end before `end`.
@@ -572,7 +743,7 @@ impl Builder {
         }
     }
 
-    fn finish(mut self) -> Result<ParaphraseTable> {
+    fn finish(mut self) -> Result<Parsed> {
         if self.phase != 0 {
             return Err(MetricsError::Input(format!(
                 "paraphrase table ends inside an entry (line {})",
@@ -595,10 +766,11 @@ mod tests {
     #[test]
     fn paths_in_file_order() {
         let t = ParaphraseTable::from_text(
-            "0.1\nlung\npulmonary\n0.2\nlung\nlungs\n0.3\nlung field\nlung zone\n0.1\nx y\nz\n",
+            "0.1\nlung\npulmonary\n0.2\nlung\nlungs\n0.3\nlung field\nlung zone\n0.1\nx y\nz\n\
+             0.1\nlung\nchest\n",
         )
         .unwrap();
-        assert_eq!(t.len(), 4);
+        assert_eq!(t.len(), 5);
         let ids: Vec<u64> = ["lung", "field", "nope"]
             .iter()
             .map(|w| t.translate(w))
@@ -608,11 +780,14 @@ mod tests {
         let pulmonary = t.translate("pulmonary");
         let lungs = t.translate("lungs");
         let zone = t.translate("zone");
+        let chest = t.translate("chest");
+        // A phrase's later, non-contiguous entries follow its first group.
         assert_eq!(
             got,
             vec![
                 (1, vec![pulmonary]),
                 (1, vec![lungs]),
+                (1, vec![chest]),
                 (2, vec![ids[0], zone])
             ]
         );
@@ -622,9 +797,14 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("rad3d-para-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let cache = dir.join("t.rad3d-index");
-        t.write_cache(&cache, [7, 9]).unwrap();
-        let back = ParaphraseTable::read_cache(&cache, [7, 9]).unwrap();
-        assert!(ParaphraseTable::read_cache(&cache, [7, 10]).is_none());
+        t.write_cache(&cache).unwrap();
+        let back = ParaphraseTable::map_cache(&cache, [0, 0]).unwrap();
+        assert!(ParaphraseTable::map_cache(&cache, [7, 10]).is_none());
+        // A truncated cache is rejected, not trusted.
+        let bytes = std::fs::read(&cache).unwrap();
+        let cut = dir.join("cut.rad3d-index");
+        std::fs::write(&cut, &bytes[..bytes.len() - 3]).unwrap();
+        assert!(ParaphraseTable::map_cache(&cut, [0, 0]).is_none());
         std::fs::remove_dir_all(&dir).unwrap();
         let mut again = Vec::new();
         back.for_each_path(&ids, 0, |len, p| again.push((len, p.to_vec())));

@@ -5,15 +5,25 @@
 //! detachment rules (`morph`). Two different words match when their sets
 //! intersect. The relations file is not used by METEOR 1.5.
 
-use super::paraphrase::FxMap;
+use super::paraphrase::{FxMap, word_hash};
 
 use super::normalize::{java_lines, java_tokens};
 
 /// Synonym dictionary: word → synset ids, and irregular form → base forms.
+///
+/// The synsets file (≈ 150 k words) is kept as text with a hash index of its word lines;
+/// a word's ids are parsed when looked up. Building that index takes milliseconds where
+/// a map of owned strings and id lists took a large share of METEOR's start-up.
 #[derive(Debug, Clone, Default)]
 pub struct SynonymDictionary {
     word_to_bases: FxMap<String, Vec<String>>,
-    word_to_synsets: FxMap<String, Vec<u32>>,
+    /// The synsets file: alternating lines, a word then its synset numbers.
+    text: String,
+    /// Word hash → byte ranges of the word and of its ids line in `text` (the last
+    /// occurrence of a word wins, as a map insert would).
+    index: FxMap<u64, [u32; 4]>,
+    /// Words whose hash collides with a different, earlier-indexed word.
+    overflow: FxMap<String, [u32; 4]>,
 }
 
 /// WordNet 3 detachment suffixes (nouns, verbs, adjectives) and their endings.
@@ -55,33 +65,77 @@ impl SynonymDictionary {
                     .push(base.to_string());
             }
         }
-        let mut word_to_synsets = FxMap::default();
-        let mut lines = java_lines(synsets);
-        while let Some(word) = lines.next() {
-            let Some(ids) = lines.next() else { break };
-            let mut set: Vec<u32> = java_tokens(ids).filter_map(|t| t.parse().ok()).collect();
-            set.sort_unstable();
-            set.dedup();
-            word_to_synsets.insert(word.to_string(), set);
-        }
-        Self {
+        let mut dict = Self {
             word_to_bases,
-            word_to_synsets,
+            text: synsets.to_string(),
+            index: FxMap::default(),
+            overflow: FxMap::default(),
+        };
+        dict.index_text();
+        dict
+    }
+
+    /// Indexes the word lines of `self.text`.
+    fn index_text(&mut self) {
+        let text = self.text.as_bytes();
+        // Offsets are u32: a synsets file over 4 GiB is not METEOR's.
+        if u32::try_from(text.len()).is_err() {
+            tracing::warn!("synsets text over 4 GiB: ignored");
+            return;
+        }
+        let n_lines = text.iter().filter(|&&b| b == b'\n').count();
+        self.index.reserve(n_lines / 2 + 1);
+        let mut lines = byte_lines(text);
+        while let Some((w0, w1)) = lines.next() {
+            let Some((i0, i1)) = lines.next() else { break };
+            let word = &self.text[w0..w1];
+            let span = [w0 as u32, w1 as u32, i0 as u32, i1 as u32];
+            match self.index.entry(word_hash(word)) {
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(span);
+                }
+                std::collections::hash_map::Entry::Occupied(mut o) => {
+                    let [a, b, ..] = *o.get();
+                    if &self.text[a as usize..b as usize] == word {
+                        o.insert(span);
+                    } else {
+                        self.overflow.insert(word.to_string(), span);
+                    }
+                }
+            }
         }
     }
 
     /// Number of words with synsets.
     pub fn len(&self) -> usize {
-        self.word_to_synsets.len()
+        self.index.len() + self.overflow.len()
     }
 
     /// Whether the dictionary is empty.
     pub fn is_empty(&self) -> bool {
-        self.word_to_synsets.is_empty()
+        self.index.is_empty()
     }
 
-    fn synsets(&self, word: &str) -> &[u32] {
-        self.word_to_synsets.get(word).map_or(&[], Vec::as_slice)
+    /// The text spans of a word's entry.
+    fn entry(&self, word: &str) -> Option<[u32; 4]> {
+        let span = *self.index.get(&word_hash(word))?;
+        if &self.text[span[0] as usize..span[1] as usize] == word {
+            Some(span)
+        } else {
+            self.overflow.get(word).copied()
+        }
+    }
+
+    fn contains(&self, word: &str) -> bool {
+        self.entry(word).is_some()
+    }
+
+    /// Appends a word's synset ids (in file order) to `out`.
+    fn synsets_into(&self, word: &str, out: &mut Vec<u32>) {
+        if let Some([_, _, a, b]) = self.entry(word) {
+            let ids = &self.text[a as usize..b as usize];
+            out.extend(java_tokens(ids).filter_map(|t| t.parse::<u32>().ok()));
+        }
     }
 
     /// WordNet 3 `morph`: the first detachment of a suffix that yields a word
@@ -97,7 +151,7 @@ impl SynonymDictionary {
                 candidate.clear();
                 candidate.push_str(stem);
                 candidate.push_str(ending);
-                if self.word_to_synsets.contains_key(&candidate) {
+                if self.contains(&candidate) {
                     return candidate.into();
                 }
             }
@@ -107,14 +161,15 @@ impl SynonymDictionary {
 
     /// Sorted synset ids of a word and of its base forms.
     pub fn lookup(&self, word: &str) -> Vec<u32> {
-        let mut set: Vec<u32> = self.synsets(word).to_vec();
+        let mut set: Vec<u32> = Vec::new();
+        self.synsets_into(word, &mut set);
         match self.word_to_bases.get(word) {
             Some(bases) => {
                 for base in bases {
-                    set.extend_from_slice(self.synsets(base));
+                    self.synsets_into(base, &mut set);
                 }
             }
-            None => set.extend_from_slice(self.synsets(&self.morph(word))),
+            None => self.synsets_into(&self.morph(word), &mut set),
         }
         set.sort_unstable();
         set.dedup();
@@ -135,6 +190,27 @@ impl SynonymDictionary {
     }
 }
 
+/// Byte ranges of the lines of `text` as [`java_lines`] splits them (`\n`, `\r` or `\r\n`).
+fn byte_lines(text: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut pos = 0;
+    std::iter::from_fn(move || {
+        if pos >= text.len() {
+            return None;
+        }
+        let start = pos;
+        let end = text[pos..]
+            .iter()
+            .position(|&b| b == b'\n' || b == b'\r')
+            .map_or(text.len(), |i| pos + i);
+        pos = if text[end..].starts_with(b"\r\n") {
+            end + 2
+        } else {
+            end + 1
+        };
+        Some((start, end))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,6 +220,20 @@ mod tests {
             "mouse\nmice\n",
             "mouse\n1 2\nrodent\n2\nenlarge\n5\nbig\n7\nlarge\n7 8\nbox\n9\n",
         )
+    }
+
+    #[test]
+    fn byte_lines_split_as_java_lines() {
+        for text in ["a\nb\r\nc\rd", "a\n\n", "", "\r\n\r", "x\r\n"] {
+            let got: Vec<&str> = byte_lines(text.as_bytes())
+                .map(|(a, b)| &text[a..b])
+                .collect();
+            assert_eq!(got, java_lines(text).collect::<Vec<_>>(), "{text:?}");
+        }
+        // The last entry of a repeated word wins.
+        let d = SynonymDictionary::parse("", "w\n1\nw\n2 3\n");
+        assert_eq!(d.len(), 1);
+        assert_eq!(d.lookup("w"), vec![2, 3]);
     }
 
     #[test]
