@@ -252,7 +252,11 @@ impl<B: Backend> Gpt2<B> {
 
     /// Logits `[B, T, V]` of hidden states `[B, T, D]` (tied to `wte`).
     pub fn logits(&self, hidden: Tensor<B, 3>) -> Tensor<B, 3> {
-        hidden.matmul(self.wte.val().transpose().unsqueeze::<3>())
+        let [b, t, d] = hidden.dims();
+        let w = self.wte.val().transpose();
+        let v = w.dims()[1];
+        // 2-D matmul on the transposed embeddings (see `Llama::logits`).
+        hidden.reshape([b * t, d]).matmul(w).reshape([b, t, v])
     }
 
     /// A cache for `batch` sequences of up to `capacity` tokens.

@@ -44,6 +44,7 @@ pub mod gguf;
 pub mod gpt2;
 pub mod llama;
 pub mod model;
+pub mod request;
 pub mod rope;
 pub mod tokenizer;
 pub mod weights;
@@ -55,5 +56,8 @@ pub use generate::{Decoding, GenerationConfig, generate, generate_streaming};
 pub use gpt2::{Gpt2, gpt2_from_tensors};
 pub use llama::{Llama, llama_from_tensors};
 pub use model::{CausalLm, Llm, SpecialTokens};
+pub use request::{
+    GenerateOutput, GenerateRequest, Prompt, load_model, run_request, synthetic_prefix,
+};
 pub use tokenizer::Tokenizer;
 pub use weights::{HostTensor, MemorySource, SafetensorsSource, TensorSource};

@@ -298,7 +298,11 @@ impl<B: Backend> Llama<B> {
             Some(w) => w.val(),
             None => self.embed_tokens.val().transpose(),
         };
-        hidden.matmul(w.unsqueeze::<3>())
+        let [b, t, d] = hidden.dims();
+        let v = w.dims()[1];
+        // A 2-D matmul: the batched path repacks the (transposed, strided) [D, V] weight on
+        // every call, which made the output projection cost more than all blocks together.
+        hidden.reshape([b * t, d]).matmul(w).reshape([b, t, v])
     }
 
     /// A cache for `batch` sequences of up to `capacity` tokens.
