@@ -13,7 +13,6 @@ Usage:
   preprocess_ref.py INPUT.nii[.gz] --out OUT.safetensors [--json] [--dtype float64|float32]
   preprocess_ref.py INPUT --fixture FIXTURE.safetensors   # compact fixture for the Rust test
   preprocess_ref.py INPUT --compare RUST_OUT.safetensors  # max |Δ| over the whole tensor
-  preprocess_ref.py --make-oblique OUT.nii.gz              # the oblique test phantom (seeded)
 
 Run with /work/main/.venv-ref/bin/python (torch, nibabel, safetensors).
 """
@@ -87,35 +86,6 @@ def preprocess(path, dtype):
     return out, axcodes, resampled
 
 
-def make_oblique(path):
-    """A small seeded synthetic CT with an oblique, permuted affine, non-dyadic voxel
-    sizes and uint16 storage with scl_slope/scl_inter: exercises orientation, scaling
-    and non-trivial interpolation weights (crates/rad3d-volume/tests/data)."""
-    rng = np.random.default_rng(20260611)
-    shape = (48, 44, 40)
-    i, j, k = np.meshgrid(*[np.linspace(-1, 1, n) for n in shape], indexing="ij")
-    hu = np.full(shape, -1000.0)
-    hu[(j / 0.9) ** 2 + (k / 0.8) ** 2 < 1] = 40.0  # body along axis 0
-    for c, r, v in [((0.1, -0.3, 0.2), 0.35, -850.0), ((-0.2, 0.35, 0.1), 0.3, -860.0),
-                    ((0.0, 0.0, -0.5), 0.2, 700.0), ((0.3, 0.1, 0.3), 0.15, 1500.0)]:
-        hu[(i - c[0]) ** 2 + (j - c[1]) ** 2 + (k - c[2]) ** 2 < r * r] = v
-    hu += rng.normal(0, 20, shape)
-    raw = np.clip(np.round(hu + 1024), 0, 65535).astype(np.uint16)
-    # Voxel axes: 0 ≈ S, 1 ≈ L, 2 ≈ A, rotated 20° about the first world axis.
-    zooms = np.array([4.9, 7.3, 8.7])
-    perm = np.array([[0.0, -1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
-    t = np.deg2rad(20)
-    rot = np.array([[1, 0, 0], [0, np.cos(t), -np.sin(t)], [0, np.sin(t), np.cos(t)]])
-    affine = np.eye(4)
-    affine[:3, :3] = rot @ perm @ np.diag(zooms)
-    affine[:3, 3] = [12.5, -40.0, 7.25]
-    img = nib.Nifti1Image(raw, affine)
-    img.header.set_slope_inter(1.0, -1024.0)
-    img.header.set_sform(affine, code=1)
-    img.header.set_qform(affine, code=1)
-    nib.save(img, path)
-
-
 def stats(out):
     o = out.astype(np.float64)
     return [float(o.mean()), float(o.std()), float(out.min()), float(out.max())]
@@ -124,7 +94,6 @@ def stats(out):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("input", nargs="?")
-    ap.add_argument("--make-oblique", help="write the oblique test phantom here and exit")
     ap.add_argument("--out")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--dtype", default="float64", choices=["float64", "float32"],
@@ -132,9 +101,6 @@ def main():
     ap.add_argument("--fixture", help="write a compact reference fixture here")
     ap.add_argument("--compare", help="print max |delta| against this safetensors output")
     args = ap.parse_args()
-    if args.make_oblique:
-        make_oblique(args.make_oblique)
-        return 0
     if not args.input:
         ap.error("INPUT is required")
 
