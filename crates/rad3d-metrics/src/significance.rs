@@ -271,15 +271,22 @@ pub fn paired_bootstrap(
     let deltas = resample_rows(
         cfg.resamples,
         w,
-        || (vec![0u32; n], vec![0.0; w], vec![0.0; w]),
+        || {
+            (
+                vec![vec![0u32; n]; BATCH],
+                vec![0.0; BATCH * w],
+                vec![0.0; BATCH * w],
+            )
+        },
         |(counts, sa, sb), first, rows| {
-            for (k, row) in rows.chunks_exact_mut(w).enumerate() {
-                draw_counts(&mut rng_for(cfg.seed, first + k), counts);
-                a.score_counts(counts, sa);
-                b.score_counts(counts, sb);
-                for ((d, x), y) in row.iter_mut().zip(sb.iter()).zip(sa.iter()) {
-                    *d = x - y;
-                }
+            let k = rows.len() / w;
+            for (j, c) in counts[..k].iter_mut().enumerate() {
+                draw_counts(&mut rng_for(cfg.seed, first + j), c);
+            }
+            a.score_batch(&counts[..k], &mut sa[..k * w]);
+            b.score_batch(&counts[..k], &mut sb[..k * w]);
+            for ((d, x), y) in rows.iter_mut().zip(&sb[..k * w]).zip(&sa[..k * w]) {
+                *d = x - y;
             }
         },
     );

@@ -552,7 +552,12 @@ mod tests {
         for (c, got) in counts.iter().zip(&batch) {
             let mut one = [0.0];
             m.score_counts(c, &mut one);
-            assert_eq!(got.to_bits(), one[0].to_bits(), "{c:?}: {got} vs {}", one[0]);
+            assert_eq!(
+                got.to_bits(),
+                one[0].to_bits(),
+                "{c:?}: {got} vs {}",
+                one[0]
+            );
         }
     }
 

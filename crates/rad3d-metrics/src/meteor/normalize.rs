@@ -130,12 +130,16 @@ fn is_norm_white(c: char) -> bool {
 /// Replaces every leftmost, non-overlapping occurrence of `(a)[mid](b)` — a
 /// three-character regex with context groups — by `a` + `repl` + `b`.
 fn replace_triples(
-    s: &str,
+    s: String,
     a: impl Fn(char) -> bool,
     mid: char,
     b: impl Fn(char) -> bool,
     repl: &str,
 ) -> String {
+    // Most lines lack most of the characters these passes look for: no copy then.
+    if !s.contains(mid) {
+        return s;
+    }
     let chars: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len() + 8);
     let mut i = 0;
@@ -245,29 +249,37 @@ pub fn normalize_line(line: &str, nbp: &NonbreakingPrefixes) -> Vec<String> {
     let mut w = format!(" {line} ");
     w = separate_other(&w);
 
-    w = escape_dot_runs(&w);
+    if w.contains("..") {
+        w = escape_dot_runs(&w);
+    }
     while w.contains("DOTMULTI.") {
         w = split_multi_dot(&w);
         w = w.replace("DOTMULTI.", "DOTDOTMULTI");
     }
 
-    w = replace_triples(&w, |c| !is_digit(c), ',', |c| !is_digit(c), " , ");
-    w = replace_triples(&w, is_digit, ',', |c| !is_digit(c), " , ");
-    w = replace_triples(&w, |c| !is_digit(c), ',', is_digit, " , ");
+    w = replace_triples(w, |c| !is_digit(c), ',', |c| !is_digit(c), " , ");
+    w = replace_triples(w, is_digit, ',', |c| !is_digit(c), " , ");
+    w = replace_triples(w, |c| !is_digit(c), ',', is_digit, " , ");
 
-    w = normalize_quotes(&w);
+    if w.contains(['`', '\u{2018}', '\u{2019}', '\u{201c}', '\u{201d}']) || w.contains("''") {
+        w = normalize_quotes(&w);
+    }
 
-    w = w.replace('\u{2013}', "-");
-    w = w.replace("--", "-");
+    if w.contains('\u{2013}') {
+        w = w.replace('\u{2013}', "-");
+    }
+    if w.contains("--") {
+        w = w.replace("--", "-");
+    }
 
-    w = replace_triples(&w, |c| is_alnum(c) || c == '.', '-', is_alnum, " ");
+    w = replace_triples(w, |c| is_alnum(c) || c == '.', '-', is_alnum, " ");
 
     // English splits contractions to the right ("do n't" stays "don 't").
-    w = replace_triples(&w, |c| !is_alpha(c), '\'', |c| !is_alpha(c), " ' ");
-    w = replace_triples(&w, |c| !is_alpha(c) && !is_digit(c), '\'', is_alpha, " ' ");
-    w = replace_triples(&w, is_alpha, '\'', |c| !is_alpha(c), " ' ");
-    w = replace_triples(&w, is_alpha, '\'', is_alpha, " '");
-    w = replace_triples(&w, is_digit, '\'', |c| c == 's', " '");
+    w = replace_triples(w, |c| !is_alpha(c), '\'', |c| !is_alpha(c), " ' ");
+    w = replace_triples(w, |c| !is_alpha(c) && !is_digit(c), '\'', is_alpha, " ' ");
+    w = replace_triples(w, is_alpha, '\'', |c| !is_alpha(c), " ' ");
+    w = replace_triples(w, is_alpha, '\'', is_alpha, " '");
+    w = replace_triples(w, is_digit, '\'', |c| c == 's', " '");
 
     let words: Vec<&str> = java_tokens(&w).collect();
     let mut sb = String::with_capacity(w.len() + 8);
@@ -300,7 +312,9 @@ pub fn normalize_line(line: &str, nbp: &NonbreakingPrefixes) -> Vec<String> {
     while w.contains("DOTDOTMULTI") {
         w = w.replace("DOTDOTMULTI", "DOTMULTI.");
     }
-    w = w.replace("DOTMULTI", ".");
+    if w.contains("DOTMULTI") {
+        w = w.replace("DOTMULTI", ".");
+    }
 
     // Collapse the normaliser's whitespace class, then Java's trim().
     let mut collapsed = String::with_capacity(w.len());
