@@ -48,10 +48,17 @@ struct Entries {
     hr: Vec<f32>,
 }
 
+/// Entry segments per n-gram order: in both texts, in the hypothesis only, in the
+/// reference only. One-sided entries add to one norm only (the others' products are 0),
+/// so each segment's loop does only the work that can change a sum.
+const SEGMENTS: usize = 3;
+
 #[derive(Debug, Clone)]
 struct RefPart {
-    /// `bounds[o]..bounds[o + 1]`: the entries of order `o + 1` in [`Entries`].
-    bounds: [usize; MAX_N + 1],
+    /// `bounds[3 o + k]..bounds[3 o + k + 1]`: the entries of order `o + 1` in
+    /// [`Entries`] found in both texts (`k = 0`), the hypothesis only (1), the reference
+    /// only (2); each segment in n-gram id order.
+    bounds: [usize; SEGMENTS * MAX_N + 1],
     /// Σ hyp tf² of hypothesis n-grams found in no reference of the corpus: their document
     /// frequency is 0 in every resample, so their idf is always log(N).
     unseen_hh: [f64; MAX_N],
@@ -198,24 +205,38 @@ impl CiderD {
         for (sample, parts) in samples.iter_mut().zip(raw) {
             for (mut list, penalty) in parts {
                 list.sort_unstable_by_key(|e| (e.order, e.gram));
-                let mut bounds = [0usize; MAX_N + 1];
+                let mut bounds = [0usize; SEGMENTS * MAX_N + 1];
                 let mut unseen_hh = [0.0f64; MAX_N];
                 let mut list = list.into_iter().peekable();
+                let mut sides: [Vec<(u32, f32, f32)>; SEGMENTS] = Default::default();
                 for o in 0..MAX_N {
-                    bounds[o] = entries.id.len();
+                    for side in &mut sides {
+                        side.clear();
+                    }
                     while let Some(e) = list.next_if(|e| e.order == o) {
                         let id = dense[e.gram as usize];
                         if id == u32::MAX {
                             unseen_hh[o] += f64::from(e.th * e.th);
                             continue;
                         }
-                        entries.id.push(id);
-                        entries.hh.push(e.th * e.th);
-                        entries.rr.push(e.tr * e.tr);
-                        entries.hr.push(e.th.min(e.tr) * e.tr);
+                        let side = match (e.th > 0.0, e.tr > 0.0) {
+                            (true, true) => 0,
+                            (true, false) => 1,
+                            _ => 2,
+                        };
+                        sides[side].push((id, e.th, e.tr));
+                    }
+                    for (k, side) in sides.iter().enumerate() {
+                        bounds[SEGMENTS * o + k] = entries.id.len();
+                        for &(id, th, tr) in side {
+                            entries.id.push(id);
+                            entries.hh.push(th * th);
+                            entries.rr.push(tr * tr);
+                            entries.hr.push(th.min(tr) * tr);
+                        }
                     }
                 }
-                bounds[MAX_N] = entries.id.len();
+                bounds[SEGMENTS * MAX_N] = entries.id.len();
                 sample.refs.push(RefPart {
                     bounds,
                     unseen_hh,
@@ -300,11 +321,18 @@ impl CiderD {
         for r in &s.refs {
             for o in 0..MAX_N {
                 let (mut num, mut nh, mut nr) = (0.0f64, r.unseen_hh[o] * unseen_w2, 0.0f64);
-                for k in r.bounds[o]..r.bounds[o + 1] {
+                let seg = |k: usize| r.bounds[SEGMENTS * o + k]..r.bounds[SEGMENTS * o + k + 1];
+                for k in seg(0) {
                     let w = w2[e.id[k] as usize];
                     num += f64::from(e.hr[k]) * w;
                     nh += f64::from(e.hh[k]) * w;
                     nr += f64::from(e.rr[k]) * w;
+                }
+                for k in seg(1) {
+                    nh += f64::from(e.hh[k]) * w2[e.id[k] as usize];
+                }
+                for k in seg(2) {
+                    nr += f64::from(e.rr[k]) * w2[e.id[k] as usize];
                 }
                 if nh != 0.0 && nr != 0.0 {
                     num /= nh.sqrt() * nr.sqrt();
@@ -406,12 +434,27 @@ impl CiderD {
                 for b in 0..BATCH {
                     nh[b] = r.unseen_hh[o] * unseen_w2[b];
                 }
-                for k in r.bounds[o]..r.bounds[o + 1] {
+                let seg = |k: usize| r.bounds[SEGMENTS * o + k]..r.bounds[SEGMENTS * o + k + 1];
+                for k in seg(0) {
                     let w = &w2[e.id[k] as usize * BATCH..][..BATCH];
                     let (hr, hh, rr) = (f64::from(e.hr[k]), f64::from(e.hh[k]), f64::from(e.rr[k]));
                     for b in 0..BATCH {
                         num[b] += hr * w[b];
                         nh[b] += hh * w[b];
+                        nr[b] += rr * w[b];
+                    }
+                }
+                for k in seg(1) {
+                    let w = &w2[e.id[k] as usize * BATCH..][..BATCH];
+                    let hh = f64::from(e.hh[k]);
+                    for b in 0..BATCH {
+                        nh[b] += hh * w[b];
+                    }
+                }
+                for k in seg(2) {
+                    let w = &w2[e.id[k] as usize * BATCH..][..BATCH];
+                    let rr = f64::from(e.rr[k]);
+                    for b in 0..BATCH {
                         nr[b] += rr * w[b];
                     }
                 }
