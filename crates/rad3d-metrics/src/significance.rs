@@ -1,7 +1,8 @@
 //! Percentile bootstrap confidence intervals, paired bootstrap and paired permutation
 //! (approximate randomization) tests over corpus metrics, seeded and parallel.
 //!
-//! Every resample is scored by [`CorpusMetric::score_counts`], i.e. corpus BLEU, CIDEr-D,
+//! Every resample is scored by [`CorpusMetric::score_counts`] (or, eight resamples at a
+//! time, [`CorpusMetric::score_batch`], with the same results), i.e. corpus BLEU, CIDEr-D,
 //! sacreBLEU and METEOR are re-aggregated from per-sample statistics exactly as the
 //! reference tool would score the resampled corpus. Resample `r` draws from its own RNG
 //! seeded by `(seed, r)`, so results do not depend on the number of threads.
