@@ -24,7 +24,9 @@ use rad3d_metrics::meteor::{Meteor, MeteorResources};
 use rad3d_metrics::significance::{ResampleConfig, bootstrap};
 use rad3d_metrics::{Corpus, CorpusMetric, coco, text::basic_tokenize};
 use rad3d_projector::Variant;
-use rad3d_train::synthetic::{FindingTemplate, extract_findings, finding_f1};
+use rad3d_train::synthetic::{
+    FindingTemplate, extract_findings, finding_f1, findings_note, note_len,
+};
 use rad3d_train::{
     Embedding, EncodedExample, Example, LmBackbone, PrefixModel, PromptIds, ReportTokenizer,
     Silent, SkipCounts, Split, TextLm, TrainConfig, WordTokenizer, encode_examples,
@@ -36,17 +38,18 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 /// The findings the quickstart cohort carries: the phantom finding and its name as
-/// CT-RATE reports phrase it.
-const FINDINGS: [(Finding, &str); 6] = [
+/// CT-RATE reports phrase it. They are the phantom findings a small random CT-ViT makes
+/// separable (per-label test AUROC 0.87–1.0 on 480 phantoms); findings of a few voxels,
+/// such as a nodule or a thin pericardial rim, need a trained encoder.
+const FINDINGS: [(Finding, &str); 5] = [
     (Finding::Cardiomegaly, "Cardiomegaly"),
-    (
-        Finding::PericardialEffusion,
-        "Pericardial effusion-thickening",
-    ),
     (Finding::PleuralEffusion(Side::Right), "Pleural effusion"),
-    (Finding::LungNodule, "Lung nodule"),
     (Finding::Consolidation, "Consolidation"),
-    (Finding::Emphysema, "Emphysema"),
+    (Finding::Bronchiectasis, "Bronchiectasis"),
+    (
+        Finding::InterlobularSeptalThickening,
+        "Interlobular septal thickening",
+    ),
 ];
 
 /// Settings of a quickstart run.
@@ -85,11 +88,11 @@ impl QuickstartConfig {
         Self {
             out_dir: out_dir.into(),
             seed: 7,
-            n_train: 160,
-            n_valid: 24,
-            n_test: 48,
-            lm_epochs: 12,
-            variant_epochs: 20,
+            n_train: 320,
+            n_valid: 48,
+            n_test: 96,
+            lm_epochs: 15,
+            variant_epochs: 15,
             prefix_len: 10,
             mapper_layers: 2,
             bootstrap: 1000,
@@ -101,11 +104,11 @@ impl QuickstartConfig {
     /// A reduced run for tests: fewer studies and epochs, same stages.
     pub fn fast(out_dir: impl Into<PathBuf>) -> Self {
         Self {
-            n_train: 64,
-            n_valid: 16,
-            n_test: 24,
-            lm_epochs: 6,
-            variant_epochs: 6,
+            n_train: 160,
+            n_valid: 24,
+            n_test: 48,
+            lm_epochs: 10,
+            variant_epochs: 15,
             bootstrap: 100,
             ..Self::standard(out_dir)
         }
@@ -142,6 +145,8 @@ pub struct QuickstartReport {
     pub variants: BTreeMap<String, VariantResult>,
     /// Macro AUROC of the anomaly classifier on the test split.
     pub classifier_macro_auroc: f64,
+    /// Per-label AUROC of the anomaly classifier on the test split.
+    pub classifier_auroc: BTreeMap<String, f64>,
     /// Finding names in label order.
     pub findings: Vec<String>,
     /// Which METEOR modules ran (`full` or the exact+stem fallback).
@@ -444,6 +449,11 @@ pub fn run<B: AutodiffBackend>(
         config.out_dir.join("classifier_per_label.png"),
     )?;
     let classifier_macro_auroc = evaluation.macro_avg.auroc.unwrap_or(f64::NAN);
+    let classifier_auroc: BTreeMap<String, f64> = evaluation
+        .per_label
+        .iter()
+        .map(|l| (l.name.clone(), l.auroc.unwrap_or(f64::NAN)))
+        .collect();
     progress(&format!(
         "classifier: test macro AUROC {classifier_macro_auroc:.3}"
     ));
@@ -497,7 +507,20 @@ pub fn run<B: AutodiffBackend>(
             (llm, Box::new(tok))
         }
         None => {
-            let tok = WordTokenizer::fit(of(Split::Train).iter().map(|e| e.report.as_str()));
+            // The LM learns to write a report from a note naming the findings (one word
+            // per finding, `No` when absent; see `findings_note`), the way an
+            // instruction-following LLM writes from the context it is given. Frozen, the
+            // prefix of every variant takes the note's place.
+            let notes: Vec<String> = studies
+                .iter()
+                .map(|s| findings_note(&s.labels, &templates))
+                .collect();
+            let tok = WordTokenizer::fit(
+                of(Split::Train)
+                    .iter()
+                    .map(|e| e.report.as_str())
+                    .chain(notes.iter().map(String::as_str)),
+            );
             let eos = tok.eos_id();
             let lm_config = Gpt2Config::new(128, 2, 4)
                 .with_vocab_size(tok.vocab_size())
@@ -505,19 +528,38 @@ pub fn run<B: AutodiffBackend>(
                 .with_bos_token_id(Some(eos))
                 .with_eos_token_ids(vec![eos]);
             let llm = ModelConfig::from(lm_config).init::<B>(config.seed, device)?;
-            let mut skipped = SkipCounts::default();
-            let text = |split| {
-                encode_examples(
+            let note_of: std::collections::HashMap<&str, &str> = studies
+                .iter()
+                .zip(&notes)
+                .map(|(s, n)| (s.name.as_str(), n.as_str()))
+                .collect();
+            // Start tokens pad the context so a prefix longer than the note lines up
+            // with it: the report begins at position `prefix_len` in both.
+            let pad = config.prefix_len.saturating_sub(note_len(&templates));
+            let text = |split| -> Result<Vec<EncodedExample>> {
+                let plain = encode_examples(
                     &of(split),
                     &cache,
                     Variant::V2,
                     &tok,
                     200,
-                    &mut skipped.clone(),
-                )
+                    &mut SkipCounts::default(),
+                )?;
+                plain
+                    .into_iter()
+                    .map(|e| {
+                        let mut tokens = vec![eos; pad];
+                        tokens.extend(tok.encode(note_of[e.name.as_str()])?);
+                        tokens.extend(&e.tokens);
+                        Ok(EncodedExample {
+                            input: Vec::new(),
+                            tokens,
+                            ..e
+                        })
+                    })
+                    .collect()
             };
             let (lm_train, lm_valid) = (text(Split::Train)?, text(Split::Valid)?);
-            let _ = &mut skipped;
             let lm_cfg = TrainConfig {
                 epochs: config.lm_epochs,
                 batch_size: 16,
@@ -577,6 +619,12 @@ pub fn run<B: AutodiffBackend>(
             d_model,
             config.prefix_len,
             config.mapper_layers,
+        );
+        // Each variant draws its projector from its own stream, so its numbers do not
+        // depend on which variants ran before it.
+        B::seed(
+            device,
+            config.seed ^ (0x5EED_0000 + variant as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
         );
         let model = PrefixModel::<B, _>::new(
             variant,
@@ -658,6 +706,7 @@ pub fn run<B: AutodiffBackend>(
     let report = QuickstartReport {
         variants,
         classifier_macro_auroc,
+        classifier_auroc,
         findings: names,
         meteor_mode: format!("{:?}", meteor.mode()),
         config: config.clone(),

@@ -1,11 +1,19 @@
 //! The quickstart's fast mode, asserting its results: the README's main job must keep
 //! showing the method working.
 
+use std::sync::Mutex;
+
 use burn::backend::{Autodiff, Flex};
+use rad3d_prefix::projector::Variant;
 use rad3d_prefix::quickstart::{QuickstartConfig, run};
+
+/// The backend's generator is process-wide: runs in parallel test threads would
+/// interleave their draws.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 #[test]
 fn quickstart_fast_mode_reaches_its_figures() {
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let config = QuickstartConfig::fast(dir.path().join("out"));
     let device = Default::default();
@@ -31,9 +39,42 @@ fn quickstart_fast_mode_reaches_its_figures() {
         report.variants["v3"].trainable_params,
         report.variants["v2"].trainable_params + extra
     );
+    // The method works: with the classifier's logits in the prefix, the frozen LM states
+    // the right findings.
+    let v3 = &report.variants["v3"];
+    assert!(
+        v3.finding_f1 >= 0.8,
+        "V-3 finding F1 {:.3} < 0.8",
+        v3.finding_f1
+    );
+    assert!(report.classifier_macro_auroc >= 0.9);
     // V-1 fine-tunes the LLM as well, so it trains strictly more parameters than V-2.
     assert!(report.variants["v1"].trainable_params > report.variants["v2"].trainable_params);
     assert!(dir.path().join("out/metrics.json").is_file());
     assert!(dir.path().join("out/reports_v3.csv").is_file());
     assert!(dir.path().join("out/classifier_per_label.png").is_file());
+}
+
+#[test]
+fn same_seed_same_numbers() {
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let small = |out: &str| QuickstartConfig {
+        n_train: 24,
+        n_valid: 8,
+        n_test: 8,
+        lm_epochs: 1,
+        variant_epochs: 1,
+        bootstrap: 20,
+        variants: vec![Variant::V3],
+        ..QuickstartConfig::fast(dir.path().join(out))
+    };
+    let device = Default::default();
+    let a = run::<Autodiff<Flex>>(&small("a"), &device, &mut |_| {}).unwrap();
+    let b = run::<Autodiff<Flex>>(&small("b"), &device, &mut |_| {}).unwrap();
+    assert_eq!(a.variants, b.variants);
+    assert_eq!(a.classifier_auroc, b.classifier_auroc);
+    let reports =
+        |d: &str| std::fs::read_to_string(dir.path().join(d).join("reports_v3.csv")).unwrap();
+    assert_eq!(reports("a"), reports("b"));
 }
