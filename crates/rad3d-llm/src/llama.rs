@@ -14,7 +14,6 @@ use crate::attention::grouped_attention;
 use crate::cache::{KvCache, SeqState, StepContext};
 use crate::config::LlamaConfig;
 use crate::error::Result;
-use crate::linear::linear_forward;
 use crate::rope::Rope;
 use crate::weights::{HostTensor, RandomSource, TensorSource, check_tensors, take_checked};
 
@@ -235,7 +234,9 @@ impl<B: Backend> LlamaBlock<B> {
     ) -> Tensor<B, 3> {
         let [b, t, _] = x.dims();
         let (hq, hkv, hd) = (config.num_heads, config.num_kv_heads, config.head_dim);
-        let qkv = linear_forward(&self.qkv, self.attn_norm.forward(x.clone()))
+        let qkv = self
+            .qkv
+            .forward(self.attn_norm.forward(x.clone()))
             .reshape([b, t, hq + 2 * hkv, hd])
             .swap_dims(1, 2);
         // RoPE on queries and keys in one pass.
@@ -248,11 +249,11 @@ impl<B: Backend> LlamaBlock<B> {
             None => (k, v),
         };
         let attn = grouped_attention(q, k, v, ctx.bias.as_ref(), (hd as f32).powf(-0.5));
-        let x = x + linear_forward(&self.o_proj, attn);
-        let gu = linear_forward(&self.gate_up, self.mlp_norm.forward(x.clone()));
+        let x = x + self.o_proj.forward(attn);
+        let gu = self.gate_up.forward(self.mlp_norm.forward(x.clone()));
         let i = config.intermediate_size;
         let h = silu(gu.clone().narrow(2, 0, i)) * gu.narrow(2, i, i);
-        x + linear_forward(&self.down, h)
+        x + self.down.forward(h)
     }
 }
 
