@@ -3,8 +3,10 @@
 
 use burn::module::{Module, Param};
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
-use burn::tensor::activation::{leaky_relu, softmax};
+use burn::tensor::activation::leaky_relu;
 use burn::tensor::backend::Backend;
+use burn::tensor::module::attention;
+use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Int, Tensor, TensorData};
 
 /// Logit multiplier of CTViT's attention. It multiplies cosine similarities, so it replaces
@@ -73,69 +75,23 @@ impl<B: Backend> Attention<B> {
         let k = x.clone().matmul(w_kv.clone().narrow(1, 0, inner));
         let v = x.matmul(w_kv.narrow(1, inner, inner));
         let split = |t: Tensor<B, 2>| t.reshape([batch, seq, heads, dim_head]).swap_dims(1, 2);
-        // The logit multiplier is folded into the query scale: 8·(q̂·s_q)·(k̂·s_k).
-        let q_scale = (self.q_scale.val() * ATTENTION_SCALE).reshape([1, 1, 1, dim_head]);
+        let q_scale = self.q_scale.val().reshape([1, 1, 1, dim_head]);
         let k_scale = self.k_scale.val().reshape([1, 1, 1, dim_head]);
         let q = l2_normalize(split(q)) * q_scale;
         let k = l2_normalize(split(k)) * k_scale;
         let v = split(v);
-        let out = attend(q, k, v, bias);
+        let options = AttentionModuleOptions {
+            scale: Some(ATTENTION_SCALE),
+            softcap: None,
+            is_causal: false,
+        };
+        // Burn's fused kernel: it adds the bias per (sequence, head) without materialising a
+        // broadcast, which on the CPU backend beat batched products with an explicit bias
+        // add for the spatial transformer's 24 × 8 sequences of 576 tokens.
+        let out = attention(q, k, v, None, bias, options);
         let out = out.swap_dims(1, 2).reshape([batch * seq, heads * dim_head]);
         self.to_out.forward(out).reshape([batch, seq, dim])
     }
-}
-
-/// Score elements materialised at once by [`attend`] (64 MiB in f32).
-const SCORE_BUDGET: usize = 1 << 24;
-
-/// `softmax(q·kᵀ + bias)·v` with already-scaled `q`, as batched matrix products and a fused
-/// softmax, over as many sequences at a time as fit [`SCORE_BUDGET`].
-///
-/// Burn's fused `attention` is single-threaded on the CPU backends (one small product per
-/// sequence and head, one after the other); batched products spread over every core, and
-/// chunking keeps the score tensor bounded.
-///
-/// # Shapes
-/// - `q`, `k`, `v`: `[batch, heads, seq, dim_head]`; `bias`: `[1, heads, seq, seq]`
-/// - output: `[batch, heads, seq, dim_head]`
-fn attend<B: Backend>(
-    q: Tensor<B, 4>,
-    k: Tensor<B, 4>,
-    v: Tensor<B, 4>,
-    bias: Option<Tensor<B, 4>>,
-) -> Tensor<B, 4> {
-    let [batch, heads, seq, _] = q.dims();
-    let per_sequence = heads * seq * seq;
-    let chunk = (SCORE_BUDGET / per_sequence.max(1)).clamp(1, batch);
-    let run = |q: Tensor<B, 4>, k: Tensor<B, 4>, v: Tensor<B, 4>| {
-        let scores = q.matmul(k.swap_dims(2, 3));
-        let scores = match &bias {
-            // Added as one row per sequence: a 4-D broadcast over the batch axis takes a
-            // much slower strided path on the CPU backend than a row broadcast.
-            Some(bias) => {
-                let n = scores.dims()[0];
-                (scores.reshape([n, per_sequence]) + bias.clone().reshape([1, per_sequence]))
-                    .reshape([n, heads, seq, seq])
-            }
-            None => scores,
-        };
-        softmax(scores, 3).matmul(v)
-    };
-    if chunk >= batch {
-        return run(q, k, v);
-    }
-    let mut outputs = Vec::with_capacity(batch.div_ceil(chunk));
-    let mut start = 0;
-    while start < batch {
-        let len = chunk.min(batch - start);
-        outputs.push(run(
-            q.clone().narrow(0, start, len),
-            k.clone().narrow(0, start, len),
-            v.clone().narrow(0, start, len),
-        ));
-        start += len;
-    }
-    Tensor::cat(outputs, 0)
 }
 
 /// Continuous position bias: an MLP over log-scaled relative (row, column) offsets.
