@@ -5,6 +5,7 @@
 # with the agreement of the mean scores. Needs .venv-ref and target/assets (fetch-assets.sh).
 #
 #   scripts/bench/bertscore.sh
+# Environment: BIN (an already built `bertscore` bench binary: skips the build).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY="${PYTHON:-.venv-ref/bin/python}"
@@ -15,12 +16,16 @@ export RAD3D_FIXTURES="${RAD3D_FIXTURES:-../shared/fixtures}"
 
 "$PY" scripts/bench/metrics_pairs.py "$OUT" >&2
 
-cargo build --release -p rad3d-metrics --features bertscore --bench bertscore -j2 >&2
-BIN=$(ls -t target/release/deps/bertscore-* | grep -v '\.d$' | head -n1)
+if [ -z "${BIN:-}" ]; then
+  cargo build --release -p rad3d-metrics --features bertscore --bench bertscore -j2 >&2
+  BIN=$(ls -t target/release/deps/bertscore-* | grep -v '\.d$' | head -n1)
+fi
+uptime >&2
 
 echo "== rad3d-metrics BERTScore" >&2
 RAD3D_BERTSCORE_PAIRS="$OUT" "$BIN" >"$OUT/rust.json"
 
+uptime >&2
 echo "== bert-score (Python)" >&2
 "$PY" - "$OUT" "$MODEL" >"$OUT/python.json" <<'PYEOF'
 import json, sys, time
