@@ -11,7 +11,8 @@
 # CT_CLIP_REPO is a git URL or path; never committed), a Python with torch, einops, beartype
 # and vector-quantize-pytorch==1.1.2 (PYTHON, default .venv-ref/bin/python).
 # Optional: FRAMES / SIZE (default 240 / 480), RUNS (default 3), STAGES=1 to also print the
-# Rust per-stage timing of one extra run.
+# Rust per-stage timing of one extra run, RUST_BIN to time another build of the example (for
+# instance one built with `--features burn/x86-v4` into another target directory).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 FRAMES=${FRAMES:-240}
@@ -23,8 +24,11 @@ if [[ ! -d "$CT_CLIP_DIR/transformer_maskgit" ]]; then
   : "${CT_CLIP_REPO:?set CT_CLIP_DIR to a CT-CLIP checkout or CT_CLIP_REPO to clone one}"
   git clone --depth 1 "$CT_CLIP_REPO" "$CT_CLIP_DIR"
 fi
-cargo build --release -p rad3d-ctvit --example ctvit_forward -j2 >&2
-rust_bin=target/release/examples/ctvit_forward
+# NO_BUILD=1 uses the binary as built (the cargo lock may be held by other builds).
+if [[ -z "${NO_BUILD:-}" ]]; then
+  cargo build --release -p rad3d-ctvit --example ctvit_forward -j2 >&2
+fi
+rust_bin=${RUST_BIN:-target/release/examples/ctvit_forward}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
