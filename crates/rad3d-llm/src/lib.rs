@@ -4,7 +4,7 @@
 //! Every model implements [`CausalLm`]: embed token ids, run a forward pass from
 //! embeddings (so a projected image prefix and token embeddings travel together),
 //! optionally continuing a preallocated [`KvCache`], and project to logits.
-//! [`Llm`] holds either family; [`generate`] decodes greedily, by beam search or by
+//! [`Llm`] holds either family; [`generate()`] decodes greedily, by beam search or by
 //! sampling, batched, with per-sequence stopping.
 //!
 //! ```no_run

@@ -115,7 +115,7 @@ impl GgmlType {
         self.entry().3
     }
 
-    /// Whether [`crate::gguf::dequantize`] can convert this type to f32.
+    /// Whether [`crate::gguf::dequantize_into`] can convert this type to f32.
     pub fn can_dequantize(self) -> bool {
         use GgmlType::*;
         matches!(

@@ -115,7 +115,7 @@ fn extend_key(key: u64, word: u64) -> u64 {
     mix(key.rotate_left(23) ^ word)
 }
 
-/// The paraphrase table in its flat binary layout (see [`Layout`]), either memory-mapped
+/// The paraphrase table in its flat binary layout (described on the private `Layout` type), either memory-mapped
 /// from the cache file kept beside the gzipped table or built in memory.
 ///
 /// Lookups read the layout in place: loading a cached table costs a `mmap`, and only the
@@ -424,7 +424,7 @@ impl ParaphraseTable {
     }
 
     /// Loads the table through a binary cache kept beside it (`<file>.rad3d-index`, the
-    /// flat [`Layout`], ≈ 0.2 GB for the English table): a cache whose recorded size and
+    /// flat `Layout`, ≈ 0.2 GB for the English table): a cache whose recorded size and
     /// modification time match the table is memory-mapped instead of decompressing and
     /// parsing (milliseconds instead of seconds); otherwise the table is parsed and the
     /// cache (re)written, best effort (a read-only directory just means no cache).
