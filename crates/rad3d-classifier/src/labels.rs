@@ -4,28 +4,9 @@ use std::path::Path;
 
 use crate::error::{ClassifierError, Result};
 
-/// CT-RATE's 18 abnormality columns, in the order of the dataset's label CSVs
-/// (`*_predicted_labels.csv`), which is the order of CT-CLIP's logits.
-pub const CT_RATE_LABELS: [&str; 18] = [
-    "Medical material",
-    "Arterial wall calcification",
-    "Cardiomegaly",
-    "Pericardial effusion",
-    "Coronary artery wall calcification",
-    "Hiatal hernia",
-    "Lymphadenopathy",
-    "Emphysema",
-    "Atelectasis",
-    "Lung nodule",
-    "Lung opacity",
-    "Pulmonary fibrotic sequela",
-    "Pleural effusion",
-    "Mosaic attenuation pattern",
-    "Peribronchial thickening",
-    "Consolidation",
-    "Bronchiectasis",
-    "Interlobular septal thickening",
-];
+/// CT-RATE's 18 abnormality columns (defined once, beside the phantom findings that
+/// carry them).
+pub use rad3d_volume::phantom::CT_RATE_LABELS;
 
 /// Columns of a label CSV that identify a volume rather than name a label.
 const ID_COLUMNS: [&str; 4] = ["VolumeName", "volume_name", "AccessionNo", "impression_id"];

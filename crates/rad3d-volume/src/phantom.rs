@@ -21,7 +21,8 @@ use crate::orientation::Axcodes;
 use crate::volume::Volume;
 use crate::write::{WriteDtype, write_nifti};
 
-/// CT-RATE's 18 abnormality labels, in the dataset's column order.
+/// CT-RATE's 18 abnormality labels, in the order of the dataset's label CSVs
+/// (`*_predicted_labels.csv`), which is the order of CT-CLIP's logits.
 pub const CT_RATE_LABELS: [&str; 18] = [
     "Medical material",
     "Arterial wall calcification",
