@@ -596,6 +596,11 @@ pub fn run<B: AutodiffBackend>(
     };
     let mut variants = BTreeMap::new();
     let mut csv_rows = Vec::new();
+    // Reports come back by volume name; every one is from the test split.
+    let test_labels_by_name: std::collections::HashMap<&str, &[f32]> = test_s
+        .iter()
+        .map(|s| (s.name.as_str(), s.labels.as_slice()))
+        .collect();
     for &variant in &config.variants {
         let mut skipped = SkipCounts::default();
         let enc = |split: Split, skipped: &mut SkipCounts| -> Result<Vec<EncodedExample>> {
@@ -661,11 +666,10 @@ pub fn run<B: AutodiffBackend>(
         let truth: Vec<Vec<bool>> = reports
             .iter()
             .map(|r| {
-                let s = test_s
+                test_labels_by_name[r.name.as_str()]
                     .iter()
-                    .find(|s| s.name == r.name)
-                    .expect("generated from the test split");
-                s.labels.iter().map(|&l| l > 0.5).collect()
+                    .map(|&l| l > 0.5)
+                    .collect()
             })
             .collect();
         let f = finding_f1(&predicted, &truth);

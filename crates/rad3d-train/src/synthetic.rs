@@ -64,6 +64,19 @@ pub struct SyntheticStudy {
     pub embedding: Embedding,
 }
 
+impl SyntheticStudy {
+    /// Which findings the study has (its labels above 0.5), in template order.
+    pub fn present(&self) -> Vec<bool> {
+        self.example
+            .labels
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .map(|l| *l > 0.5)
+            .collect()
+    }
+}
+
 fn gauss(rng: &mut SplitMix64) -> f32 {
     // Box–Muller on two uniforms in (0, 1].
     let u1 = ((rng.next_u64() >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
@@ -283,18 +296,7 @@ mod tests {
             .iter()
             .map(|s| extract_findings(&s.example.report, &f))
             .collect();
-        let truth: Vec<_> = studies
-            .iter()
-            .map(|s| {
-                s.example
-                    .labels
-                    .as_ref()
-                    .unwrap()
-                    .iter()
-                    .map(|l| *l > 0.5)
-                    .collect()
-            })
-            .collect();
+        let truth: Vec<_> = studies.iter().map(SyntheticStudy::present).collect();
         assert_eq!(pred, truth);
         assert_eq!(finding_f1(&pred, &truth).f1, 1.0);
         let latent = &studies[0].embedding.latent;

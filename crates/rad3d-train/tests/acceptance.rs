@@ -126,18 +126,7 @@ fn v3_learns_to_report_the_findings() {
         .iter()
         .map(|r| extract_findings(&r.generated, findings))
         .collect();
-    let truth: Vec<Vec<bool>> = va
-        .iter()
-        .map(|s| {
-            s.example
-                .labels
-                .as_ref()
-                .unwrap()
-                .iter()
-                .map(|l| *l > 0.5)
-                .collect()
-        })
-        .collect();
+    let truth: Vec<Vec<bool>> = va.iter().map(SyntheticStudy::present).collect();
     let scores = finding_f1(&pred, &truth);
     eprintln!(
         "finding-level P {:.3} R {:.3} F1 {:.3}",
