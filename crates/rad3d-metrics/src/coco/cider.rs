@@ -13,6 +13,8 @@
 
 use std::cell::RefCell;
 
+use rayon::prelude::*;
+
 use crate::corpus::{Corpus, CorpusMetric, MeanMetric, Pairable};
 use crate::ngram::{FastMap, MAX_N, NGram, Vocab, ngram_counts, order};
 use crate::text::split_tokens;
@@ -113,12 +115,151 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
-/// A hypothesis/reference n-gram before the corpus-wide layout is known.
-struct RawEntry {
-    gram: u32,
-    order: usize,
-    th: f32,
-    tr: f32,
+/// One sample's n-grams before the corpus-wide ids are known (see [`CiderD::with_mode`]).
+struct CookedSample {
+    /// The sample's distinct n-grams in the order the corpus-wide numbering first meets
+    /// them: the hypothesis' in counting-map order, then each reference's new ones.
+    touched: Vec<NGram>,
+    /// Per reference: its entries (see [`pack`]) and its length penalty.
+    parts: Vec<(Vec<u128>, f64)>,
+    /// Local indices (into `touched`) of the n-grams of all references.
+    ref_grams: Vec<u32>,
+}
+
+/// An entry of a reference part, packed so that sorting the integers orders entries by
+/// n-gram order, then id: `order`, `gram` (a local index, later the corpus-wide id) and
+/// the hypothesis and reference counts. Within a part each n-gram occurs once, so
+/// the counts never decide the order.
+#[inline]
+fn pack(order: usize, gram: u32, th: u32, tr: u32) -> u128 {
+    (order as u128) << 96 | u128::from(gram) << 64 | u128::from(th) << 32 | u128::from(tr)
+}
+
+/// `(order, gram, th, tr)` of a [`pack`]ed entry.
+#[inline]
+fn unpack(e: u128) -> (usize, u32, u32, u32) {
+    (
+        (e >> 96) as usize,
+        (e >> 64) as u32,
+        (e >> 32) as u32,
+        e as u32,
+    )
+}
+
+/// Replaces a packed entry's gram by `f(gram)`.
+#[inline]
+fn regram(e: u128, f: impl Fn(u32) -> u32) -> u128 {
+    let (order, gram, th, tr) = unpack(e);
+    pack(order, f(gram), th, tr)
+}
+
+/// Counts one sample's n-grams (token ids as the corpus-wide vocabulary numbers them).
+fn cook_sample(h_ids: &[u32], r_ids: &[Vec<u32>]) -> CookedSample {
+    let h_counts = ngram_counts(h_ids, MAX_N);
+    let h_bigrams = h_ids.len().saturating_sub(1) as f64;
+    // Local index of each n-gram met so far; the hypothesis' come first, in the order
+    // the original single pass interned them (its counting map's iteration order).
+    let mut local: FastMap<NGram, u32> =
+        FastMap::with_capacity_and_hasher(h_counts.len() * 2, Default::default());
+    let mut touched: Vec<NGram> = Vec::with_capacity(h_counts.len() * 2);
+    // Without references nothing is interned (and so numbered) at all.
+    if !r_ids.is_empty() {
+        for g in h_counts.keys() {
+            local.insert(*g, touched.len() as u32);
+            touched.push(*g);
+        }
+    }
+    let mut parts = Vec::with_capacity(r_ids.len());
+    let mut ref_grams = Vec::new();
+    for r in r_ids {
+        let r_counts = ngram_counts(r, MAX_N);
+        // pycocoevalcap's "length" counts bigrams (its `n == 1` is the 2-gram slot).
+        let delta = h_bigrams - r.len().saturating_sub(1) as f64;
+        let penalty = (-(delta * delta) / (2.0 * SIGMA * SIGMA)).exp();
+        let mut entries = Vec::with_capacity(h_counts.len() + r_counts.len());
+        // The map is unchanged since `touched` was filled: the k-th n-gram is still `k`.
+        for (k, (g, &th)) in h_counts.iter().enumerate() {
+            let tr = r_counts.get(g).copied().unwrap_or(0);
+            entries.push(pack(order(g) - 1, k as u32, th, tr));
+        }
+        for (g, &tr) in &r_counts {
+            let next = touched.len() as u32;
+            let id = *local.entry(*g).or_insert(next);
+            if id == next {
+                touched.push(*g);
+            }
+            ref_grams.push(id);
+            if !h_counts.contains_key(g) {
+                entries.push(pack(order(g) - 1, id, 0, tr));
+            }
+        }
+        parts.push((entries, penalty));
+    }
+    CookedSample {
+        touched,
+        parts,
+        ref_grams,
+    }
+}
+
+/// One sample's share of [`Entries`], with part bounds relative to its first entry.
+#[derive(Default)]
+struct SampleEntries {
+    entries: Entries,
+    refs: Vec<RefPart>,
+}
+
+/// Lays one sample's parts out as [`Entries`] segments (`dense`: corpus-wide gram id →
+/// dense reference n-gram id, `u32::MAX` for n-grams found in no reference).
+fn layout_sample(parts: &[(Vec<u128>, f64)], dense: &[u32]) -> SampleEntries {
+    let mut out = SampleEntries::default();
+    let n: usize = parts.iter().map(|(l, _)| l.len()).sum();
+    let e = &mut out.entries;
+    e.id.reserve(n);
+    e.hh.reserve(n);
+    e.rr.reserve(n);
+    e.hr.reserve(n);
+    let mut sides: [Vec<(u32, f32, f32)>; SEGMENTS] = Default::default();
+    for (list, penalty) in parts {
+        let mut bounds = [0usize; SEGMENTS * MAX_N + 1];
+        let mut unseen_hh = [0.0f64; MAX_N];
+        let mut list = list.iter().map(|&x| unpack(x)).peekable();
+        for o in 0..MAX_N {
+            for side in &mut sides {
+                side.clear();
+            }
+            while let Some((_, gram, th, tr)) = list.next_if(|x| x.0 == o) {
+                let (th, tr) = (th as f32, tr as f32);
+                let id = dense[gram as usize];
+                if id == u32::MAX {
+                    unseen_hh[o] += f64::from(th * th);
+                    continue;
+                }
+                let side = match (th > 0.0, tr > 0.0) {
+                    (true, true) => 0,
+                    (true, false) => 1,
+                    _ => 2,
+                };
+                sides[side].push((id, th, tr));
+            }
+            for (k, side) in sides.iter().enumerate() {
+                bounds[SEGMENTS * o + k] = e.id.len();
+                for &(id, th, tr) in side {
+                    e.id.push(id);
+                    e.hh.push(th * th);
+                    e.rr.push(tr * tr);
+                    e.hr.push(th.min(tr) * tr);
+                }
+            }
+        }
+        bounds[SEGMENTS * MAX_N] = e.id.len();
+        out.refs.push(RefPart {
+            bounds,
+            unseen_hh,
+            penalty: *penalty,
+        });
+    }
+    out
 }
 
 impl CiderD {
@@ -129,62 +270,63 @@ impl CiderD {
     }
 
     /// Cooks `corpus` choosing how resamples treat document frequencies.
+    ///
+    /// Scores depend on the order of each part's entries, which follows the corpus-wide
+    /// numbering of n-grams by first sight; the numbering (and the token ids whose hashes
+    /// order each counting map) is done in one sequential pass, everything else per sample
+    /// in parallel.
     pub fn with_mode(corpus: &Corpus, mode: DfMode) -> Self {
         let mut vocab = Vocab::default();
+        let ids: Vec<(Vec<u32>, Vec<Vec<u32>>)> = corpus
+            .hyps
+            .iter()
+            .zip(&corpus.refs)
+            .map(|(h, rs)| {
+                let h = vocab.ids(split_tokens(h));
+                (h, rs.iter().map(|r| vocab.ids(split_tokens(r))).collect())
+            })
+            .collect();
+        let mut cooked: Vec<CookedSample> =
+            ids.par_iter().map(|(h, rs)| cook_sample(h, rs)).collect();
+        // Corpus-wide ids by first sight, sample by sample.
         let mut grams: FastMap<NGram, u32> = FastMap::default();
-        let mut intern = |g: NGram| {
-            let next = grams.len() as u32;
-            *grams.entry(g).or_insert(next)
-        };
-        // Pass 1: every n-gram of every hypothesis and reference, per reference part.
-        let mut raw: Vec<Vec<(Vec<RawEntry>, f64)>> = Vec::with_capacity(corpus.len());
-        let mut sample_ref_grams: Vec<Vec<u32>> = Vec::with_capacity(corpus.len());
-        for (h, rs) in corpus.hyps.iter().zip(&corpus.refs) {
-            let h_ids = vocab.ids(split_tokens(h));
-            let h_counts = ngram_counts(&h_ids, MAX_N);
-            let h_bigrams = h_ids.len().saturating_sub(1) as f64;
-            let mut parts = Vec::with_capacity(rs.len());
-            let mut ref_grams = Vec::new();
-            for r in rs {
-                let r_ids = vocab.ids(split_tokens(r));
-                let r_counts = ngram_counts(&r_ids, MAX_N);
-                // pycocoevalcap's "length" counts bigrams (its `n == 1` is the 2-gram slot).
-                let delta = h_bigrams - r_ids.len().saturating_sub(1) as f64;
-                let penalty = (-(delta * delta) / (2.0 * SIGMA * SIGMA)).exp();
-                let mut entries = Vec::with_capacity(h_counts.len() + r_counts.len());
-                for (g, &th) in &h_counts {
-                    let tr = r_counts.get(g).copied().unwrap_or(0);
-                    entries.push(RawEntry {
-                        gram: intern(*g),
-                        order: order(g) - 1,
-                        th: th as f32,
-                        tr: tr as f32,
-                    });
-                }
-                for (g, &tr) in &r_counts {
-                    let gram = intern(*g);
-                    ref_grams.push(gram);
-                    if !h_counts.contains_key(g) {
-                        entries.push(RawEntry {
-                            gram,
-                            order: order(g) - 1,
-                            th: 0.0,
-                            tr: tr as f32,
-                        });
+        let global: Vec<Vec<u32>> = cooked
+            .iter_mut()
+            .map(|c| {
+                let touched = std::mem::take(&mut c.touched);
+                touched
+                    .into_iter()
+                    .map(|g| {
+                        let next = grams.len() as u32;
+                        *grams.entry(g).or_insert(next)
+                    })
+                    .collect()
+            })
+            .collect();
+        let n_grams = grams.len();
+        drop(grams);
+        // Entries by (order, id) and each sample's distinct reference n-grams.
+        let sample_ref_grams: Vec<Vec<u32>> = cooked
+            .par_iter_mut()
+            .zip(&global)
+            .map(|(c, map)| {
+                for (list, _) in &mut c.parts {
+                    for e in list.iter_mut() {
+                        *e = regram(*e, |g| map[g as usize]);
                     }
+                    list.sort_unstable();
                 }
-                parts.push((entries, penalty));
-            }
-            ref_grams.sort_unstable();
-            ref_grams.dedup();
-            sample_ref_grams.push(ref_grams);
-            raw.push(parts);
-        }
+                let mut rg: Vec<u32> = c.ref_grams.iter().map(|&g| map[g as usize]).collect();
+                rg.sort_unstable();
+                rg.dedup();
+                rg
+            })
+            .collect();
         // Dense ids for the n-grams that occur in some reference; others stay unseen.
-        let mut dense = vec![u32::MAX; grams.len()];
+        let mut dense = vec![u32::MAX; n_grams];
         let mut n_ids = 0u32;
         let mut df_ids = Vec::new();
-        let mut samples = Vec::with_capacity(raw.len());
+        let mut samples = Vec::with_capacity(cooked.len());
         for ref_grams in &sample_ref_grams {
             let df_start = df_ids.len();
             for &g in ref_grams {
@@ -200,49 +342,31 @@ impl CiderD {
                 df_end: df_ids.len(),
             });
         }
-        // Pass 2: entries grouped by order, unseen hypothesis n-grams folded into sums.
-        let mut entries = Entries::default();
-        for (sample, parts) in samples.iter_mut().zip(raw) {
-            for (mut list, penalty) in parts {
-                list.sort_unstable_by_key(|e| (e.order, e.gram));
-                let mut bounds = [0usize; SEGMENTS * MAX_N + 1];
-                let mut unseen_hh = [0.0f64; MAX_N];
-                let mut list = list.into_iter().peekable();
-                let mut sides: [Vec<(u32, f32, f32)>; SEGMENTS] = Default::default();
-                for o in 0..MAX_N {
-                    for side in &mut sides {
-                        side.clear();
-                    }
-                    while let Some(e) = list.next_if(|e| e.order == o) {
-                        let id = dense[e.gram as usize];
-                        if id == u32::MAX {
-                            unseen_hh[o] += f64::from(e.th * e.th);
-                            continue;
-                        }
-                        let side = match (e.th > 0.0, e.tr > 0.0) {
-                            (true, true) => 0,
-                            (true, false) => 1,
-                            _ => 2,
-                        };
-                        sides[side].push((id, e.th, e.tr));
-                    }
-                    for (k, side) in sides.iter().enumerate() {
-                        bounds[SEGMENTS * o + k] = entries.id.len();
-                        for &(id, th, tr) in side {
-                            entries.id.push(id);
-                            entries.hh.push(th * th);
-                            entries.rr.push(tr * tr);
-                            entries.hr.push(th.min(tr) * tr);
-                        }
-                    }
+        // Entries grouped by order, unseen hypothesis n-grams folded into sums.
+        let laid: Vec<SampleEntries> = cooked
+            .par_iter()
+            .map(|c| layout_sample(&c.parts, &dense))
+            .collect();
+        drop(cooked);
+        let total: usize = laid.iter().map(|l| l.entries.id.len()).sum();
+        let mut entries = Entries {
+            id: Vec::with_capacity(total),
+            hh: Vec::with_capacity(total),
+            rr: Vec::with_capacity(total),
+            hr: Vec::with_capacity(total),
+        };
+        for (sample, mut l) in samples.iter_mut().zip(laid) {
+            let offset = entries.id.len();
+            for r in &mut l.refs {
+                for b in &mut r.bounds {
+                    *b += offset;
                 }
-                bounds[SEGMENTS * MAX_N] = entries.id.len();
-                sample.refs.push(RefPart {
-                    bounds,
-                    unseen_hh,
-                    penalty,
-                });
             }
+            sample.refs = l.refs;
+            entries.id.extend_from_slice(&l.entries.id);
+            entries.hh.extend_from_slice(&l.entries.hh);
+            entries.rr.extend_from_slice(&l.entries.rr);
+            entries.hr.extend_from_slice(&l.entries.hr);
         }
         let mut me = Self {
             corpus: corpus.clone(),
@@ -254,10 +378,35 @@ impl CiderD {
             full: Vec::new(),
             pair_half: None,
         };
-        let mut full = vec![0.0; me.samples.len()];
-        me.for_each_present(&vec![1; me.samples.len()], |i, s| full[i] = s);
-        me.full = full;
+        me.full = me.full_corpus_scores();
         me
+    }
+
+    /// Every sample's score on the full corpus, in parallel: with the corpus fixed, the
+    /// weights are shared and each score is independent of the others.
+    fn full_corpus_scores(&self) -> Vec<f64> {
+        let n = self.samples.len();
+        if n == 0 {
+            return Vec::new();
+        }
+        let mut df = vec![0u32; self.n_ids];
+        for &id in &self.df_ids {
+            df[id as usize] += 1;
+        }
+        // The same weights as `for_each_present` with every count 1.
+        let log_n = (n as f64).ln();
+        let w2: Vec<f64> = df
+            .iter()
+            .map(|&d| {
+                let w = log_n - (d.max(1) as f64).ln();
+                w * w
+            })
+            .collect();
+        let unseen_w2 = log_n * log_n;
+        self.samples
+            .par_iter()
+            .map(|s| self.score_sample(s, &w2, unseen_w2))
+            .collect()
     }
 
     /// Per-sample CIDEr-D on the full corpus (pycocoevalcap's second return value).

@@ -12,7 +12,7 @@ use std::cmp::Reverse;
 
 use rust_stemmers::{Algorithm, Stemmer};
 
-use super::paraphrase::{FxSet, ParaphraseTable};
+use super::paraphrase::{FxMap, FxSet, ParaphraseTable};
 use super::stats::{MeteorStats, STAGES};
 use super::synonym::SynonymDictionary;
 
@@ -73,9 +73,6 @@ pub struct WordInfo {
     pub stem: i32,
     /// Sorted synset ids of the word and its base forms (empty without synonym data).
     pub synsets: Vec<u32>,
-    /// 256-bit signature of `synsets` (one bit per id): disjoint signatures rule out a
-    /// shared synset without walking both lists, which most word pairs are.
-    pub synset_bits: [u64; 4],
     /// Paraphrase-table key of the word.
     pub para: u64,
     /// Whether it is a function word.
@@ -85,17 +82,10 @@ pub struct WordInfo {
 impl WordInfo {
     /// Computes a word's matcher data (`stemmer`: Snowball English).
     pub fn new(word: &str, m: &Matchers<'_>, stemmer: &Stemmer) -> Self {
-        let synsets: Vec<u32> = m.synonyms.map(|d| d.lookup(word)).unwrap_or_default();
-        let mut synset_bits = [0u64; 4];
-        for &id in &synsets {
-            let h = u64::from(id).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56;
-            synset_bits[(h >> 6) as usize] |= 1 << (h & 63);
-        }
         Self {
             key: java_hash(word),
             stem: java_hash(&stemmer.stem(word)),
-            synsets,
-            synset_bits,
+            synsets: m.synonyms.map(|d| d.lookup(word)).unwrap_or_default(),
             para: m.paraphrases.map_or(0, |t| t.translate(word)),
             function: is_function_word(m, word),
         }
@@ -169,17 +159,45 @@ fn match_stem(s: &mut Stage, words1: &[&WordInfo], words2: &[&WordInfo]) {
 }
 
 fn match_synonym(s: &mut Stage, words1: &[&WordInfo], words2: &[&WordInfo]) {
-    for (j, w2) in words2.iter().enumerate() {
-        if w2.synsets.is_empty() {
-            continue;
+    // Which words of line 1 hold each of their synsets (one bit per word): a word of line
+    // 2 then finds every word sharing a synset with it from its own synsets alone, instead
+    // of intersecting its list with each word's list of line 1.
+    let stride = words1.len().div_ceil(64);
+    let mut rows: FxMap<u32, u32> = FxMap::default();
+    let mut holders: Vec<u64> = Vec::new();
+    for (i, w1) in words1.iter().enumerate() {
+        for &id in &w1.synsets {
+            let next = rows.len() as u32;
+            let row = *rows.entry(id).or_insert(next);
+            if row == next {
+                holders.resize(holders.len() + stride, 0);
+            }
+            holders[row as usize * stride + i / 64] |= 1 << (i % 64);
         }
-        for (i, w1) in words1.iter().enumerate() {
-            let may_share = (0..4).any(|k| w1.synset_bits[k] & w2.synset_bits[k] != 0);
-            if may_share
-                && s.keys1[i] != s.keys2[j]
-                && SynonymDictionary::intersect(&w1.synsets, &w2.synsets)
-            {
-                s.add_word(SYNONYM, j, i);
+    }
+    if rows.is_empty() {
+        return;
+    }
+    let mut shared = vec![0u64; stride];
+    for (j, w2) in words2.iter().enumerate() {
+        shared.fill(0);
+        for id in &w2.synsets {
+            if let Some(&row) = rows.get(id) {
+                let row = &holders[row as usize * stride..][..stride];
+                for (acc, h) in shared.iter_mut().zip(row) {
+                    *acc |= h;
+                }
+            }
+        }
+        // Line-1 words in ascending order, as the pairwise loop visits them.
+        for (k, &word) in shared.iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                let i = 64 * k + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                if s.keys1[i] != s.keys2[j] {
+                    s.add_word(SYNONYM, j, i);
+                }
             }
         }
     }
@@ -187,8 +205,45 @@ fn match_synonym(s: &mut Stage, words1: &[&WordInfo], words2: &[&WordInfo]) {
 
 /// Positions at which `phrase` occurs in `line` (ascending).
 fn occurrences<'l>(line: &'l [u64], phrase: &'l [u64]) -> impl Iterator<Item = usize> + 'l {
-    (0..line.len())
-        .filter(move |&i| phrase.len() <= line.len() - i && line[i..i + phrase.len()] == *phrase)
+    // Comparing the first word before the whole phrase keeps the usual miss to one load.
+    (0..line.len()).filter(move |&i| match phrase.first() {
+        Some(&w) => line[i] == w && line[i..].starts_with(phrase),
+        None => true,
+    })
+}
+
+/// A line's paraphrase keys and a 256-bit signature of them (one bit per key): most
+/// paraphrases of a phrase start with a word the other line lacks, which the signature
+/// rules out without scanning the line.
+struct ParaLine {
+    keys: Vec<u64>,
+    bits: [u64; 4],
+}
+
+impl ParaLine {
+    fn new(words: &[&WordInfo]) -> Self {
+        let keys: Vec<u64> = words.iter().map(|w| w.para).collect();
+        let mut bits = [0u64; 4];
+        for &k in &keys {
+            let (word, bit) = Self::slot(k);
+            bits[word] |= bit;
+        }
+        Self { keys, bits }
+    }
+
+    /// Signature slot of a key; the keys are well-mixed hashes, so their top bits serve.
+    #[inline]
+    fn slot(key: u64) -> (usize, u64) {
+        let h = key >> 56;
+        ((h >> 6) as usize, 1 << (h & 63))
+    }
+
+    /// Whether `key` may occur in the line (no false negatives).
+    #[inline]
+    fn may_contain(&self, key: u64) -> bool {
+        let (word, bit) = Self::slot(key);
+        self.bits[word] & bit != 0
+    }
 }
 
 fn match_paraphrase(
@@ -197,13 +252,14 @@ fn match_paraphrase(
     words2: &[&WordInfo],
     t: &ParaphraseTable,
 ) {
-    let line1: Vec<u64> = words1.iter().map(|w| w.para).collect();
-    let line2: Vec<u64> = words2.iter().map(|w| w.para).collect();
+    let line1 = ParaLine::new(words1);
+    let line2 = ParaLine::new(words2);
     let mut found = Vec::new();
     // Paraphrases in line 1 of phrases of line 2 ...
-    for j in 0..line2.len() {
-        t.for_each_path(&line2, j, |len, words| {
-            for i in occurrences(&line1, words) {
+    for j in 0..line2.keys.len() {
+        let may_occur = |w| line1.may_contain(w);
+        t.for_each_path_where(&line2.keys, j, may_occur, |len, words| {
+            for i in occurrences(&line1.keys, words) {
                 found.push(Match {
                     start: j,
                     len,
@@ -215,9 +271,10 @@ fn match_paraphrase(
         });
     }
     // ... then in line 2 of phrases of line 1.
-    for i in 0..line1.len() {
-        t.for_each_path(&line1, i, |len, words| {
-            for j in occurrences(&line2, words) {
+    for i in 0..line1.keys.len() {
+        let may_occur = |w| line2.may_contain(w);
+        t.for_each_path_where(&line1.keys, i, may_occur, |len, words| {
+            for j in occurrences(&line2.keys, words) {
                 found.push(Match {
                     start: j,
                     len: words.len(),
@@ -233,70 +290,104 @@ fn match_paraphrase(
     }
 }
 
-/// Used-word bits of a path; inline up to 384 words (both lines together).
-#[derive(Clone)]
-enum Bits {
-    Inline([u64; 6]),
-    Heap(Vec<u64>),
+/// Used-word bits of the paths of one beam, `stride` 64-bit words per path: bits
+/// `0..n1` for line 1, `n1..n1 + n2` for line 2. One flat buffer per beam instead of a
+/// bitset per path keeps building a beam to copying a few words per path.
+#[derive(Default)]
+struct BeamBits {
+    stride: usize,
+    words: Vec<u64>,
 }
 
-impl Default for Bits {
-    fn default() -> Self {
-        Self::Inline([0; 6])
-    }
-}
-
-impl Bits {
-    fn new(n: usize) -> Self {
-        if n <= 6 * 64 {
-            Self::Inline([0; 6])
-        } else {
-            Self::Heap(vec![0; n.div_ceil(64)])
+impl BeamBits {
+    fn new(n_words: usize) -> Self {
+        Self {
+            stride: n_words.div_ceil(64),
+            words: Vec::new(),
         }
     }
 
-    #[inline]
-    fn words(&self) -> &[u64] {
-        match self {
-            Self::Inline(a) => a,
-            Self::Heap(v) => v,
-        }
+    fn clear(&mut self) {
+        self.words.clear();
     }
 
+    /// Path `p`'s bits.
     #[inline]
-    fn get(&self, i: usize) -> bool {
-        self.words()[i / 64] >> (i % 64) & 1 == 1
+    fn row(&self, p: usize) -> &[u64] {
+        &self.words[p * self.stride..(p + 1) * self.stride]
     }
 
+    /// Appends a copy of `row` as the next path's bits and returns them.
     #[inline]
-    fn set(&mut self, i: usize) {
-        let w = match self {
-            Self::Inline(a) => &mut a[..],
-            Self::Heap(v) => &mut v[..],
-        };
-        w[i / 64] |= 1 << (i % 64);
+    fn push(&mut self, row: &[u64]) -> &mut [u64] {
+        let at = self.words.len();
+        self.words.extend_from_slice(row);
+        &mut self.words[at..]
     }
 }
 
-/// No chosen match yet (end of a path's match list).
+#[inline]
+fn get_bit(row: &[u64], i: usize) -> bool {
+    row[i / 64] >> (i % 64) & 1 == 1
+}
+
+#[inline]
+fn set_bit(row: &mut [u64], i: usize) {
+    row[i / 64] |= 1 << (i % 64);
+}
+
+/// Whether a path with used-word bits `row` has used any word of `m`.
+fn is_used(row: &[u64], m: &Match, n1: usize) -> bool {
+    (0..m.len).any(|k| get_bit(row, n1 + m.start + k))
+        || (0..m.match_len).any(|k| get_bit(row, m.match_start + k))
+}
+
+/// Marks the words of `m` used in `row`.
+fn set_used(row: &mut [u64], m: &Match, n1: usize) {
+    for k in 0..m.len {
+        set_bit(row, n1 + m.start + k);
+    }
+    for k in 0..m.match_len {
+        set_bit(row, m.match_start + k);
+    }
+}
+
+/// No chosen match yet (end of a path's match list), or no match added by a [`Candidate`].
 const NIL: u32 = u32::MAX;
 
-/// A path of the beam search. The reference keeps a full match array per
-/// path; here a path keeps the head of its chosen matches (a list in an
-/// arena shared by the search) and a bitset of used words, since it only
-/// ever reads the certain matches fixed before the search (see [`Search`]).
-#[derive(Clone, Default)]
-struct Partial {
-    /// Last chosen match in the arena, or [`NIL`].
-    chosen: u32,
-    /// Used words: bits `0..n1` for line 1, `n1..n1 + n2` for line 2.
-    used: Bits,
+/// What ranks a path: its totals.
+#[derive(Clone, Copy, Debug, Default)]
+struct Totals {
     matches1: i32,
     matches2: i32,
     chunks: i32,
+    distance: i32,
+    /// Next reference word the path has not decided yet.
     idx: usize,
     last_match_end: i64,
-    distance: i32,
+}
+
+/// A path of the beam search. The reference keeps a full match array per
+/// path; here a path keeps the head of its chosen matches (a list in an
+/// arena shared by the search) and, in its beam's [`BeamBits`], a bitset of
+/// used words, since it only ever reads the certain matches fixed before the
+/// search (see [`Search`]).
+#[derive(Clone, Copy)]
+struct Partial {
+    /// Last chosen match in the arena, or [`NIL`].
+    chosen: u32,
+    totals: Totals,
+}
+
+/// A path of the next beam before it is built: its parent in the current beam, the match
+/// it chooses (an index into the current word's candidate matches, or [`NIL`]) and its
+/// totals. Most extensions fall out of the beam; ranking these small records and building
+/// only the survivors saves copying every extension's used-word bits.
+#[derive(Clone, Copy)]
+struct Candidate {
+    parent: u32,
+    choice: u32,
+    totals: Totals,
 }
 
 /// What all paths of one search share.
@@ -307,27 +398,12 @@ struct Search<'s> {
     n1: usize,
 }
 
-impl Partial {
-    fn is_used(&self, m: &Match, n1: usize) -> bool {
-        (0..m.len).any(|k| self.used.get(n1 + m.start + k))
-            || (0..m.match_len).any(|k| self.used.get(m.match_start + k))
-    }
-
-    fn set_used(&mut self, m: &Match, n1: usize) {
-        for k in 0..m.len {
-            self.used.set(n1 + m.start + k);
-        }
-        for k in 0..m.match_len {
-            self.used.set(m.match_start + k);
-        }
-    }
-
+impl Totals {
     /// Adds a match's totals; the weighted totals are `int += double` in the
     /// reference, i.e. truncated after each addition.
     fn count(&mut self, m: &Match) {
-        let w = SEARCH_WEIGHTS[m.module as usize];
-        self.matches1 = (f64::from(self.matches1) + m.match_len as f64 * w) as i32;
-        self.matches2 = (f64::from(self.matches2) + m.len as f64 * w) as i32;
+        self.matches1 += weighted(m.match_len, m.module);
+        self.matches2 += weighted(m.len, m.module);
         if self.last_match_end != -1 && m.match_start as i64 != self.last_match_end {
             self.chunks += 1;
         }
@@ -355,97 +431,215 @@ impl Partial {
     }
 }
 
+/// What `total += len * SEARCH_WEIGHTS[module]` adds to a non-negative integer total
+/// (Java's `int += double`, truncating): the weights are 1 and ½, so that is `len` or
+/// ⌊len / 2⌋, without the round trip through floating point.
+#[inline]
+fn weighted(len: usize, module: u8) -> i32 {
+    debug_assert!(SEARCH_WEIGHTS[module as usize] == if module == EXACT { 1.0 } else { 0.5 });
+    let len = len as i32;
+    if module == EXACT { len } else { len / 2 }
+}
+
 fn distance(m: &Match) -> i32 {
     (m.start as i32 - m.match_start as i32).abs()
 }
 
+/// Sorts the `k` smallest keys to the front and returns how many there are: the same
+/// prefix a full sort gives (the keys are distinct), without ordering the rest.
+fn smallest_sorted(keys: &mut [u128], k: usize) -> usize {
+    if keys.len() > k {
+        keys.select_nth_unstable(k);
+        keys[..k].sort_unstable();
+        k
+    } else {
+        keys.sort_unstable();
+        keys.len()
+    }
+}
+
+/// One beam: its paths and their used-word bits.
+struct Beam {
+    paths: Vec<Partial>,
+    bits: BeamBits,
+}
+
 impl Search<'_> {
-    fn start(&self) -> Partial {
-        let mut p = Partial {
-            chosen: NIL,
-            used: Bits::new(self.n1 + self.fixed.len()),
-            matches1: 0,
-            matches2: 0,
-            chunks: 0,
-            idx: 0,
-            last_match_end: -1,
-            distance: 0,
-        };
+    /// The empty path (certain matches' words used) as the only path of a beam.
+    fn start(&self) -> Beam {
+        let mut bits = BeamBits::new(self.n1 + self.fixed.len());
+        let row = bits.push(&vec![0; bits.stride]);
         for m in self.fixed.iter().flatten() {
-            p.set_used(m, self.n1);
+            set_used(row, m, self.n1);
         }
-        p
+        let path = Partial {
+            chosen: NIL,
+            totals: Totals {
+                last_match_end: -1,
+                ..Totals::default()
+            },
+        };
+        Beam {
+            paths: vec![path],
+            bits,
+        }
+    }
+
+    /// Appends candidate `c` to `to`, built from its parent in `from`; `current` is the
+    /// word whose matches `c` chose from.
+    fn build(
+        &self,
+        c: &Candidate,
+        from: &Beam,
+        to: &mut Beam,
+        current: usize,
+        arena: &mut Vec<(Match, u32)>,
+    ) {
+        let parent = from.paths[c.parent as usize];
+        let row = to.bits.push(from.bits.row(c.parent as usize));
+        let mut chosen = parent.chosen;
+        if c.choice != NIL {
+            let m = self.stage.matches[current][c.choice as usize];
+            set_used(row, &m, self.n1);
+            arena.push((m, parent.chosen));
+            chosen = (arena.len() - 1) as u32;
+        }
+        to.paths.push(Partial {
+            chosen,
+            totals: c.totals,
+        });
     }
 
     /// Runs the beam search; returns the best path and the arena of chosen matches.
+    ///
+    /// Each step ranks the extensions of the current beam ([`Candidate`]s, in the order the
+    /// reference appends them to its next beam) and builds the best [`BEAM_SIZE`] of them,
+    /// which is the beam the reference keeps after sorting its full list of extensions.
     fn resolve(&self) -> (Partial, Vec<(Match, u32)>) {
         let s = self.stage;
         let n1 = self.n1;
         let n = s.matches.len();
         let mut arena: Vec<(Match, u32)> = Vec::new();
-        let mut next: Vec<Partial> = vec![self.start()];
-        let mut paths: Vec<Partial> = Vec::new();
+        let mut beam = self.start();
+        let empty = beam.paths[0];
+        let mut cands = vec![Candidate {
+            parent: 0,
+            choice: NIL,
+            totals: empty.totals,
+        }];
+        // The candidates of step `current` extend the beam of step `current - 1`.
+        let mut built = Beam {
+            paths: Vec::with_capacity(BEAM_SIZE),
+            bits: BeamBits::new(n1 + n),
+        };
         let mut order: Vec<u128> = Vec::new();
         for current in 0..=n {
-            std::mem::swap(&mut paths, &mut next);
-            next.clear();
             // Stable, as Java's Collections.sort (see `sort_key`).
             order.clear();
-            order.extend(paths.iter().enumerate().map(|(i, p)| p.sort_key(i)));
-            order.sort_unstable();
+            order.extend(cands.iter().enumerate().map(|(i, c)| c.totals.sort_key(i)));
+            let kept = smallest_sorted(&mut order, BEAM_SIZE);
+            // The word whose matches the candidates chose from (none chose before word 0).
+            let step = current.saturating_sub(1);
+            if current == n {
+                // The last reference word closes every path's open chunk; the best is the
+                // first under a stable sort by rank.
+                let best = order[..kept]
+                    .iter()
+                    .map(|&key| {
+                        let c = &cands[key as u32 as usize];
+                        let mut t = c.totals;
+                        if t.last_match_end != -1 {
+                            t.chunks += 1;
+                        }
+                        (t, c)
+                    })
+                    .enumerate()
+                    .min_by_key(|(k, (t, _))| (t.rank(), *k));
+                let best = match best {
+                    Some((_, (totals, c))) => {
+                        built.paths.clear();
+                        built.bits.clear();
+                        self.build(c, &beam, &mut built, step, &mut arena);
+                        Partial {
+                            chosen: built.paths[0].chosen,
+                            totals,
+                        }
+                    }
+                    None => empty,
+                };
+                return (best, arena);
+            }
+            built.paths.clear();
+            built.bits.clear();
+            for &key in &order[..kept] {
+                let c = &cands[key as u32 as usize];
+                self.build(c, &beam, &mut built, step, &mut arena);
+            }
+            std::mem::swap(&mut beam, &mut built);
+            cands.clear();
             let mut fallback = None;
-            for (rank, &key) in order.iter().take(BEAM_SIZE).enumerate() {
-                let mut path = std::mem::take(&mut paths[key as u32 as usize]);
-                if current == n {
-                    if path.last_match_end != -1 {
-                        path.chunks += 1;
-                    }
-                    next.push(path);
-                    continue;
-                }
-                if path.used.get(n1 + current) {
-                    if current < path.idx {
-                        next.push(path);
-                    } else if let Some(m) = self.fixed.get(path.idx).copied().flatten() {
+            for (rank, path) in beam.paths.iter().enumerate() {
+                let parent = rank as u32;
+                let row = beam.bits.row(rank);
+                let mut t = path.totals;
+                if get_bit(row, n1 + current) {
+                    if current < t.idx {
+                        cands.push(Candidate {
+                            parent,
+                            choice: NIL,
+                            totals: t,
+                        });
+                    } else if let Some(m) = self.fixed.get(t.idx).copied().flatten() {
                         // Only certain matches start at or after the current word.
-                        path.count(&m);
-                        path.distance += distance(&m);
-                        next.push(path);
+                        t.count(&m);
+                        t.distance += distance(&m);
+                        cands.push(Candidate {
+                            parent,
+                            choice: NIL,
+                            totals: t,
+                        });
                     } else if rank == 0 {
-                        fallback = Some(path);
+                        fallback = Some(parent);
                     }
                     continue;
                 }
-                for m in &s.matches[current] {
-                    if path.is_used(m, n1) {
+                for (k, m) in s.matches[current].iter().enumerate() {
+                    if is_used(row, m, n1) {
                         continue;
                     }
-                    let mut np = path.clone();
-                    np.set_used(m, n1);
-                    arena.push((*m, np.chosen));
-                    np.chosen = (arena.len() - 1) as u32;
-                    np.count(m);
+                    let mut nt = t;
+                    nt.count(m);
+                    cands.push(Candidate {
+                        parent,
+                        choice: k as u32,
+                        totals: nt,
+                    });
                     // The reference charges this distance to the skipping path.
-                    path.distance += distance(m);
-                    next.push(np);
+                    t.distance += distance(m);
                 }
-                if path.last_match_end != -1 {
-                    path.chunks += 1;
-                    path.last_match_end = -1;
+                if t.last_match_end != -1 {
+                    t.chunks += 1;
+                    t.last_match_end = -1;
                 }
-                path.idx += 1;
-                next.push(path);
+                t.idx += 1;
+                cands.push(Candidate {
+                    parent,
+                    choice: NIL,
+                    totals: t,
+                });
             }
-            if next.is_empty()
-                && let Some(p) = fallback
+            if cands.is_empty()
+                && let Some(parent) = fallback
             {
                 tracing::warn!("METEOR search: no path could continue; keeping the best one");
-                next.push(p);
+                cands.push(Candidate {
+                    parent,
+                    choice: NIL,
+                    totals: beam.paths[parent as usize].totals,
+                });
             }
         }
-        next.sort_by_key(Partial::rank);
-        let best = next.into_iter().next().unwrap_or_else(|| self.start());
-        (best, arena)
+        unreachable!("the search returns at the last reference word")
     }
 
     /// The final alignment: matches by reference start.
@@ -587,6 +781,19 @@ pub fn align_words(words1: &[&WordInfo], words2: &[&WordInfo], m: &Matchers<'_>)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integer_search_weights_truncate_as_int_plus_double() {
+        for module in [EXACT, STEM, SYNONYM, PARAPHRASE] {
+            let w = SEARCH_WEIGHTS[module as usize];
+            for total in 0..50i32 {
+                for len in 0..20usize {
+                    let reference = (f64::from(total) + len as f64 * w) as i32;
+                    assert_eq!(total + weighted(len, module), reference);
+                }
+            }
+        }
+    }
 
     #[test]
     fn java_hash_matches_java() {

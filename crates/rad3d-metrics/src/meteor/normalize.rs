@@ -140,21 +140,39 @@ fn replace_triples(
     if !s.contains(mid) {
         return s;
     }
-    let chars: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len() + 8);
+    if s.is_ascii() {
+        // ASCII bytes are the chars: scan them in place instead of collecting chars.
+        replace_triples_in(s.as_bytes(), &a, mid, &b, repl, &mut out);
+    } else {
+        let chars: Vec<char> = s.chars().collect();
+        replace_triples_in(&chars, &a, mid, &b, repl, &mut out);
+    }
+    out
+}
+
+/// [`replace_triples`] over a line's chars (or, for ASCII, its bytes), appended to `out`.
+fn replace_triples_in<C: Copy + Into<char>>(
+    chars: &[C],
+    a: &impl Fn(char) -> bool,
+    mid: char,
+    b: &impl Fn(char) -> bool,
+    repl: &str,
+    out: &mut String,
+) {
+    let at = |i: usize| -> char { chars[i].into() };
     let mut i = 0;
     while i < chars.len() {
-        if i + 2 < chars.len() && chars[i + 1] == mid && a(chars[i]) && b(chars[i + 2]) {
-            out.push(chars[i]);
+        if i + 2 < chars.len() && at(i + 1) == mid && a(at(i)) && b(at(i + 2)) {
+            out.push(at(i));
             out.push_str(repl);
-            out.push(chars[i + 2]);
+            out.push(at(i + 2));
             i += 3;
         } else {
-            out.push(chars[i]);
+            out.push(at(i));
             i += 1;
         }
     }
-    out
 }
 
 /// Wraps every char that is not alphanumeric, whitespace or `. ' \` , - ‘ ’` in spaces.

@@ -532,11 +532,22 @@ impl ParaphraseTable {
 
     /// Calls `f(reference_length, paraphrase)` for every table phrase that
     /// starts `words[start..]`, shortest first, entries in file order.
-    pub fn for_each_path(&self, words: &[u64], start: usize, mut f: impl FnMut(usize, &[u64])) {
-        let max = self
-            .layout
-            .max_phrase
-            .min(words.len().saturating_sub(start));
+    pub fn for_each_path(&self, words: &[u64], start: usize, f: impl FnMut(usize, &[u64])) {
+        self.for_each_path_where(words, start, |_| true, f);
+    }
+
+    /// [`Self::for_each_path`] restricted to the paraphrases whose first word passes
+    /// `first` (empty paraphrases always pass): a caller that only wants paraphrases
+    /// occurring in some text skips the others without decoding them.
+    pub fn for_each_path_where(
+        &self,
+        words: &[u64],
+        start: usize,
+        mut first: impl FnMut(u64) -> bool,
+        mut f: impl FnMut(usize, &[u64]),
+    ) {
+        let l = &self.layout;
+        let max = l.max_phrase.min(words.len().saturating_sub(start));
         let mut key = 0;
         let mut buf = Vec::new();
         for len in 1..=max {
@@ -544,10 +555,19 @@ impl ParaphraseTable {
             // Neither a phrase nor a prefix of one: no longer phrase starts here.
             let Some((a, b)) = self.find(key) else { break };
             for k in a..b {
-                if let Some(e) = le32(&self.bytes, self.layout.lists + 4 * k) {
-                    self.paraphrase_into(e as usize, &mut buf);
-                    f(len, &buf);
+                let Some(e) = le32(&self.bytes, l.lists + 4 * k) else {
+                    continue;
+                };
+                let e = e as usize;
+                let head = le32(&self.bytes, l.offsets + 4 * e)
+                    .zip(le32(&self.bytes, l.offsets + 4 * (e + 1)))
+                    .filter(|&(a, b)| a < b && (a as usize) < l.n_words)
+                    .and_then(|(a, _)| le64(&self.bytes, l.words + 8 * a as usize));
+                if head.is_some_and(|w| !first(w)) {
+                    continue;
                 }
+                self.paraphrase_into(e, &mut buf);
+                f(len, &buf);
             }
         }
     }
