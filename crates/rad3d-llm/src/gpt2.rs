@@ -14,6 +14,7 @@ use crate::attention::grouped_attention;
 use crate::cache::{KvCache, SeqState, StepContext};
 use crate::config::Gpt2Config;
 use crate::error::Result;
+use crate::linear::{linear_forward, matmul_rows};
 use crate::weights::{HostTensor, RandomSource, TensorSource, check_tensors, take_checked};
 
 /// One GPT-2 block.
@@ -192,9 +193,7 @@ impl<B: Backend> Gpt2Block<B> {
     ) -> Tensor<B, 3> {
         let [b, t, _] = x.dims();
         let (h, hd) = (config.num_heads, config.head_dim());
-        let qkv = self
-            .c_attn
-            .forward(self.ln_1.forward(x.clone()))
+        let qkv = linear_forward(&self.c_attn, self.ln_1.forward(x.clone()))
             .reshape([b, t, 3 * h, hd])
             .swap_dims(1, 2);
         let q = qkv.clone().narrow(1, 0, h);
@@ -205,9 +204,9 @@ impl<B: Backend> Gpt2Block<B> {
             None => (k, v),
         };
         let attn = grouped_attention(q, k, v, ctx.bias.as_ref(), (hd as f32).powf(-0.5));
-        let x = x + self.attn_proj.forward(attn);
-        let m = gelu_approximate(self.c_fc.forward(self.ln_2.forward(x.clone())));
-        x + self.mlp_proj.forward(m)
+        let x = x + linear_forward(&self.attn_proj, attn);
+        let m = gelu_approximate(linear_forward(&self.c_fc, self.ln_2.forward(x.clone())));
+        x + linear_forward(&self.mlp_proj, m)
     }
 }
 
@@ -256,7 +255,7 @@ impl<B: Backend> Gpt2<B> {
         let w = self.wte.val().transpose();
         let v = w.dims()[1];
         // 2-D matmul on the transposed embeddings (see `Llama::logits`).
-        hidden.reshape([b * t, d]).matmul(w).reshape([b, t, v])
+        matmul_rows(hidden.reshape([b * t, d]), w).reshape([b, t, v])
     }
 
     /// A cache for `batch` sequences of up to `capacity` tokens.

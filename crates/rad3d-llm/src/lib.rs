@@ -42,6 +42,7 @@ pub mod error;
 pub mod generate;
 pub mod gguf;
 pub mod gpt2;
+pub mod linear;
 pub mod llama;
 pub mod model;
 pub mod request;

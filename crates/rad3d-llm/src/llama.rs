@@ -14,6 +14,7 @@ use crate::attention::grouped_attention;
 use crate::cache::{KvCache, SeqState, StepContext};
 use crate::config::LlamaConfig;
 use crate::error::Result;
+use crate::linear::{linear_forward, matmul_rows};
 use crate::rope::Rope;
 use crate::weights::{HostTensor, RandomSource, TensorSource, check_tensors, take_checked};
 
@@ -234,9 +235,7 @@ impl<B: Backend> LlamaBlock<B> {
     ) -> Tensor<B, 3> {
         let [b, t, _] = x.dims();
         let (hq, hkv, hd) = (config.num_heads, config.num_kv_heads, config.head_dim);
-        let qkv = self
-            .qkv
-            .forward(self.attn_norm.forward(x.clone()))
+        let qkv = linear_forward(&self.qkv, self.attn_norm.forward(x.clone()))
             .reshape([b, t, hq + 2 * hkv, hd])
             .swap_dims(1, 2);
         // RoPE on queries and keys in one pass.
@@ -249,11 +248,11 @@ impl<B: Backend> LlamaBlock<B> {
             None => (k, v),
         };
         let attn = grouped_attention(q, k, v, ctx.bias.as_ref(), (hd as f32).powf(-0.5));
-        let x = x + self.o_proj.forward(attn);
-        let gu = self.gate_up.forward(self.mlp_norm.forward(x.clone()));
+        let x = x + linear_forward(&self.o_proj, attn);
+        let gu = linear_forward(&self.gate_up, self.mlp_norm.forward(x.clone()));
         let i = config.intermediate_size;
         let h = silu(gu.clone().narrow(2, 0, i)) * gu.narrow(2, i, i);
-        x + self.down.forward(h)
+        x + linear_forward(&self.down, h)
     }
 }
 
@@ -302,7 +301,7 @@ impl<B: Backend> Llama<B> {
         let v = w.dims()[1];
         // A 2-D matmul: the batched path repacks the (transposed, strided) [D, V] weight on
         // every call, which made the output projection cost more than all blocks together.
-        hidden.reshape([b * t, d]).matmul(w).reshape([b, t, v])
+        matmul_rows(hidden.reshape([b * t, d]), w).reshape([b, t, v])
     }
 
     /// A cache for `batch` sequences of up to `capacity` tokens.

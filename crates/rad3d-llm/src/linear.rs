@@ -1,0 +1,110 @@
+//! Linear layers as decoding needs them.
+//!
+//! Burn's `Linear::forward` on a `[B, T, in]` input runs a *batched* matmul against the
+//! broadcast `[1, in, out]` weight: at decode time (T = 1) that is B separate
+//! vector-matrix products, each streaming the whole weight from memory. Flattening the
+//! rows first makes it one `[B·T, in] × [in, out]` product that reads the weight once.
+//!
+//! CPU kernels also run thin products on one thread (a single row always goes through a
+//! single-threaded vector kernel; a few rows stay below the size at which the kernel
+//! parallelises), which leaves the other cores' memory bandwidth idle while decoding is
+//! bound by it. On CPU backends such products are split into column shards multiplied in
+//! parallel; each output column is computed exactly as without the split.
+
+use burn::nn::Linear;
+use burn::tensor::{Tensor, backend::Backend};
+use rayon::prelude::*;
+
+/// Products with fewer multiply-adds than this run on one thread in the CPU matmul
+/// kernel (Burn Flex's parallel threshold, 192³), so they are sharded here instead.
+const KERNEL_PARALLEL_OPS: usize = 192 * 192 * 192;
+
+/// Shards narrower than this are not worth a task.
+const SHARD_MIN_COLS: usize = 64;
+
+/// Whether `B` computes on the host, where sharding a product across threads pays.
+fn host_backend<B: Backend>(device: &B::Device) -> bool {
+    let name = B::name(device);
+    name.contains("flex") || name.contains("ndarray")
+}
+
+/// `x` `[B, T, in]` through `linear` (weight `[in, out]`, optional bias) → `[B, T, out]`;
+/// the same values as `linear.forward(x)`, computed as one 2-D product.
+pub fn linear_forward<B: Backend>(linear: &Linear<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
+    let [b, t, d] = x.dims();
+    let rows = b * t;
+    let w = linear.weight.val();
+    let n = w.dims()[1];
+    let x = x.reshape([rows, d]);
+    let y = matmul_rows(x, w);
+    let y = match &linear.bias {
+        Some(bias) => y + bias.val().unsqueeze::<2>(),
+        None => y,
+    };
+    y.reshape([b, t, n])
+}
+
+/// `x` `[rows, in]` × `w` `[in, out]` → `[rows, out]`, sharded over the columns of `w`
+/// across the thread pool when the product is too thin for the kernel to parallelise.
+pub fn matmul_rows<B: Backend>(x: Tensor<B, 2>, w: Tensor<B, 2>) -> Tensor<B, 2> {
+    let [rows, d] = x.dims();
+    let n = w.dims()[1];
+    let threads = rayon::current_num_threads();
+    let shards = threads.min(n / SHARD_MIN_COLS);
+    let thin = rows == 1 || rows * d * n < KERNEL_PARALLEL_OPS;
+    if shards < 2 || !thin || !host_backend::<B>(&x.device()) {
+        return x.matmul(w);
+    }
+    // Shard widths rounded to 16 columns keep every shard's rows SIMD-aligned.
+    let cols = n.div_ceil(shards).div_ceil(16) * 16;
+    let parts: Vec<Tensor<B, 2>> = (0..n.div_ceil(cols))
+        .into_par_iter()
+        .map(|s| {
+            let start = s * cols;
+            let len = cols.min(n - start);
+            x.clone().matmul(w.clone().narrow(1, start, len))
+        })
+        .collect();
+    Tensor::cat(parts, 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::Flex;
+    use burn::module::Param;
+    use burn::tensor::Distribution;
+
+    /// Sharded and flattened products give exactly what `Linear::forward` gives, for a
+    /// single row, a few rows (sharded) and many rows (left to the kernel).
+    #[test]
+    fn equals_plain_linear() {
+        let device = Default::default();
+        for (b, t, out, bias) in [(1, 1, 1000, false), (3, 1, 1000, true), (2, 40, 333, true)] {
+            let lin = Linear::<Flex> {
+                weight: Param::from_tensor(Tensor::random(
+                    [96, out],
+                    Distribution::Normal(0.0, 1.0),
+                    &device,
+                )),
+                bias: bias.then(|| {
+                    Param::from_tensor(Tensor::random(
+                        [out],
+                        Distribution::Normal(0.0, 1.0),
+                        &device,
+                    ))
+                }),
+            };
+            let x = Tensor::<Flex, 3>::random([b, t, 96], Distribution::Normal(0.0, 1.0), &device);
+            let want = lin.forward(x.clone()).into_data().to_vec::<f32>().unwrap();
+            let got = linear_forward(&lin, x).into_data().to_vec::<f32>().unwrap();
+            assert_eq!(got.len(), want.len());
+            let max = got
+                .iter()
+                .zip(&want)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            assert!(max <= 1e-4, "b {b} t {t} out {out}: max |Δ| {max}");
+        }
+    }
+}
