@@ -42,6 +42,8 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
+    // Training reallocates the same large buffers every step: keep them in the process.
+    rad3d_train::keep_freed_memory();
     let args = Args::parse();
     let mut config = if args.fast {
         QuickstartConfig::fast(&args.out)

@@ -174,6 +174,8 @@ fn sweep_only(args: &Args, variant: Variant) -> anyhow::Result<()> {
 }
 
 fn main() -> anyhow::Result<()> {
+    // Training reallocates the same large buffers every step: keep them in the process.
+    rad3d_train::keep_freed_memory();
     let cli = Args::parse();
     let (args, resume) = match &cli.resume {
         Some(dir) => {

@@ -89,9 +89,27 @@ fn nifti_to_report_and_directory_round_trip() {
     let loaded = Pipeline::<B>::load(dir.path().join("pipeline"), &device).unwrap();
     let again = loaded.generate_from_nifti(&nifti).unwrap();
     assert_eq!(
-        again, report,
-        "a saved and reloaded pipeline must give the same report"
+        again.text, report.text,
+        "a saved and reloaded pipeline must write the same report"
     );
+    // The reloaded weights are the same values in new buffers; the CPU backend's AVX-512
+    // kernels may split a dot product differently with a buffer's alignment, so the
+    // probabilities agree to rounding, not always to the last bit.
+    assert_eq!(
+        again.finding_probabilities.len(),
+        report.finding_probabilities.len()
+    );
+    for ((name_a, pa), (name_b, pb)) in again
+        .finding_probabilities
+        .iter()
+        .zip(&report.finding_probabilities)
+    {
+        assert_eq!(name_a, name_b);
+        assert!(
+            (pa - pb).abs() <= 1e-6,
+            "{name_a}: {pa} after reload vs {pb}"
+        );
+    }
 
     // Batch and latent entry points agree with the single-file path.
     let batch = loaded.generate_from_nifti_batch(&[&nifti, &nifti]).unwrap();

@@ -7,7 +7,8 @@
 use burn::tensor::{Tensor, activation::softmax, backend::Backend};
 
 /// Attention of `q` `[B, Hq, T, hd]` over `k`, `v` `[B, Hkv, S, hd]` (`Hkv` divides `Hq`),
-/// with an optional additive `bias` `[B or 1, 1, T, S]`. Returns `[B, T, Hq·hd]`.
+/// with an optional additive `bias` `[B or 1, 1, T, S]`, or `[B, Hq, T, S]` as
+/// [`expand_bias`] makes it. Returns `[B, T, Hq·hd]`.
 ///
 /// # Panics
 /// If the head counts do not divide or the shapes disagree.
@@ -29,6 +30,10 @@ pub fn grouped_attention<B: Backend>(
     let q = q.reshape([b, hkv, g * t, hd]);
     let scores = q.matmul(k.swap_dims(2, 3)) * scale;
     let probs = match bias {
+        // Same shape as the scores: an element-wise add on contiguous buffers.
+        Some(bias) if bias.dims() == [b, hq, t, s] => {
+            softmax(scores + bias.clone().reshape([b, hkv, g * t, s]), 3)
+        }
         Some(bias) => {
             let scores = scores.reshape([b, hkv, g, t, s]) + bias.clone().unsqueeze_dim::<5>(1);
             softmax(scores, 4).reshape([b, hkv, g * t, s])
@@ -40,6 +45,21 @@ pub fn grouped_attention<B: Backend>(
         .reshape([b, hq, t, hd])
         .swap_dims(1, 2)
         .reshape([b, t, hq * hd])
+}
+
+/// The bias `[B or 1, 1, T, S]` repeated to every row and query head, `[B, Hq, T, S]`.
+///
+/// Built once per forward pass and shared by every layer: adding a bias broadcast over
+/// heads (and rows) walks the scores element by element on CPU backends, while a bias of
+/// the scores' own shape is a vectorised in-place add.
+pub fn expand_bias<B: Backend>(bias: Tensor<B, 4>, batch: usize, heads: usize) -> Tensor<B, 4> {
+    let rows = bias.dims()[0];
+    let bias = if rows == batch {
+        bias
+    } else {
+        bias.repeat_dim(0, batch)
+    };
+    bias.repeat_dim(1, heads)
 }
 
 #[cfg(test)]
@@ -64,12 +84,30 @@ mod tests {
                 .repeat_dim(2, hq / hkv)
                 .reshape([b, hq, s, hd])
         };
-        let scores = q.matmul(rep(k).swap_dims(2, 3)) * 0.5 + bias;
+        let scores = q.clone().matmul(rep(k.clone()).swap_dims(2, 3)) * 0.5 + bias.clone();
         let want = softmax(scores, 3)
-            .matmul(rep(v))
+            .matmul(rep(v.clone()))
             .swap_dims(1, 2)
             .reshape([b, t, hq * hd]);
+        got.into_data().assert_approx_eq::<f32>(
+            &want.clone().into_data(),
+            burn::tensor::Tolerance::absolute(1e-5),
+        );
+        // The same with the bias expanded to the scores' shape, from a shared row too.
+        let got = grouped_attention(
+            q.clone(),
+            k.clone(),
+            v.clone(),
+            Some(&expand_bias(bias.clone(), b, hq)),
+            0.5,
+        );
         got.into_data()
             .assert_approx_eq::<f32>(&want.into_data(), burn::tensor::Tolerance::absolute(1e-5));
+        let shared = bias.narrow(0, 0, 1);
+        let plain = grouped_attention(q.clone(), k.clone(), v.clone(), Some(&shared), 0.5);
+        let expanded = grouped_attention(q, k, v, Some(&expand_bias(shared, b, hq)), 0.5);
+        expanded
+            .into_data()
+            .assert_approx_eq::<f32>(&plain.into_data(), burn::tensor::Tolerance::absolute(1e-6));
     }
 }

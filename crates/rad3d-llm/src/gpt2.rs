@@ -10,7 +10,7 @@ use burn::nn::{LayerNorm, LayerNormConfig, Linear};
 use burn::tensor::activation::gelu_approximate;
 use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
 
-use crate::attention::grouped_attention;
+use crate::attention::{expand_bias, grouped_attention};
 use crate::cache::{KvCache, SeqState, StepContext};
 use crate::config::Gpt2Config;
 use crate::error::Result;
@@ -229,10 +229,13 @@ impl<B: Backend> Gpt2<B> {
     ) -> Tensor<B, 3> {
         let [b, t, d] = embeds.dims();
         let device = embeds.device();
-        let ctx = match cache.as_deref_mut() {
+        let mut ctx = match cache.as_deref_mut() {
             Some(c) => c.advance(t, mask, &device),
             None => SeqState::new(b, t).advance(t, mask, &device),
         };
+        ctx.bias = ctx
+            .bias
+            .map(|bias| expand_bias(bias, b, self.config.num_heads));
         let max = self.config.max_position_embeddings;
         let last = ctx.positions.iter().copied().max().unwrap_or(0);
         assert!(last < max, "GPT-2 position {last} beyond n_positions {max}");

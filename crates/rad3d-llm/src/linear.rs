@@ -44,6 +44,32 @@ pub fn linear_forward<B: Backend>(linear: &Linear<B>, x: Tensor<B, 3>) -> Tensor
     y.reshape([b, t, n])
 }
 
+/// `x` `[B, T, in]` through `linear` as two products, one per column block of the weight
+/// (columns `..at` and `at..`) → (`[B, T, at]`, `[B, T, out − at]`).
+///
+/// Equal to splitting `linear_forward(linear, x)` at `at`, but both halves come out
+/// contiguous, so the element-wise work on them (SwiGLU's gate and up) runs on plain
+/// buffers instead of strided views.
+pub fn linear_forward_split<B: Backend>(
+    linear: &Linear<B>,
+    x: Tensor<B, 3>,
+    at: usize,
+) -> (Tensor<B, 3>, Tensor<B, 3>) {
+    let [b, t, d] = x.dims();
+    let w = linear.weight.val();
+    let n = w.dims()[1];
+    let x = x.reshape([b * t, d]);
+    let half = |start: usize, len: usize| {
+        let y = matmul_rows(x.clone(), w.clone().narrow(1, start, len));
+        let y = match &linear.bias {
+            Some(bias) => y + bias.val().narrow(0, start, len).unsqueeze::<2>(),
+            None => y,
+        };
+        y.reshape([b, t, len])
+    };
+    (half(0, at), half(at, n - at))
+}
+
 /// `x` `[rows, in]` × `w` `[in, out]` → `[rows, out]`, sharded over the columns of `w`
 /// across the thread pool when the product is too thin for the kernel to parallelise.
 pub fn matmul_rows<B: Backend>(x: Tensor<B, 2>, w: Tensor<B, 2>) -> Tensor<B, 2> {
@@ -73,9 +99,9 @@ mod tests {
     use super::*;
     use burn::backend::Flex;
     use burn::module::Param;
-    use burn::tensor::Distribution;
+    use burn::tensor::{Distribution, Tolerance};
 
-    /// Sharded and flattened products give exactly what `Linear::forward` gives, for a
+    /// Flattened, sharded and split products agree with `Linear::forward`, for a
     /// single row, a few rows (sharded) and many rows (left to the kernel).
     #[test]
     fn equals_plain_linear() {
@@ -96,15 +122,13 @@ mod tests {
                 }),
             };
             let x = Tensor::<Flex, 3>::random([b, t, 96], Distribution::Normal(0.0, 1.0), &device);
-            let want = lin.forward(x.clone()).into_data().to_vec::<f32>().unwrap();
-            let got = linear_forward(&lin, x).into_data().to_vec::<f32>().unwrap();
-            assert_eq!(got.len(), want.len());
-            let max = got
-                .iter()
-                .zip(&want)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0f32, f32::max);
-            assert!(max <= 1e-4, "b {b} t {t} out {out}: max |Δ| {max}");
+            let want = lin.forward(x.clone());
+            let (lo, hi) = linear_forward_split(&lin, x.clone(), out / 3);
+            let split = Tensor::cat(vec![lo, hi], 2);
+            for got in [linear_forward(&lin, x), split] {
+                got.into_data()
+                    .assert_approx_eq::<f32>(&want.clone().into_data(), Tolerance::absolute(1e-4));
+            }
         }
     }
 }

@@ -10,11 +10,11 @@ use burn::nn::{Linear, RmsNorm};
 use burn::tensor::activation::silu;
 use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
 
-use crate::attention::grouped_attention;
+use crate::attention::{expand_bias, grouped_attention};
 use crate::cache::{KvCache, SeqState, StepContext};
 use crate::config::LlamaConfig;
 use crate::error::Result;
-use crate::linear::{linear_forward, matmul_rows};
+use crate::linear::{linear_forward, linear_forward_split, matmul_rows};
 use crate::rope::Rope;
 use crate::weights::{HostTensor, RandomSource, TensorSource, check_tensors, take_checked};
 
@@ -249,9 +249,12 @@ impl<B: Backend> LlamaBlock<B> {
         };
         let attn = grouped_attention(q, k, v, ctx.bias.as_ref(), (hd as f32).powf(-0.5));
         let x = x + linear_forward(&self.o_proj, attn);
-        let gu = linear_forward(&self.gate_up, self.mlp_norm.forward(x.clone()));
-        let i = config.intermediate_size;
-        let h = silu(gu.clone().narrow(2, 0, i)) * gu.narrow(2, i, i);
+        let (gate, up) = linear_forward_split(
+            &self.gate_up,
+            self.mlp_norm.forward(x.clone()),
+            config.intermediate_size,
+        );
+        let h = silu(gate) * up;
         x + linear_forward(&self.down, h)
     }
 }
@@ -277,10 +280,13 @@ impl<B: Backend> Llama<B> {
     ) -> Tensor<B, 3> {
         let [b, t, _] = embeds.dims();
         let device = embeds.device();
-        let ctx = match cache.as_deref_mut() {
+        let mut ctx = match cache.as_deref_mut() {
             Some(c) => c.advance(t, mask, &device),
             None => SeqState::new(b, t).advance(t, mask, &device),
         };
+        ctx.bias = ctx
+            .bias
+            .map(|bias| expand_bias(bias, b, self.config.num_heads));
         let rows = if ctx.shared_positions { 1 } else { b };
         let rope = self.rope.cos_sin::<B>(&ctx.positions, rows, &device);
         let mut x = embeds;

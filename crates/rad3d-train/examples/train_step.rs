@@ -34,6 +34,8 @@ fn peak_rss_mb() -> f64 {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Training reallocates the same large buffers every step: keep them in the process.
+    rad3d_train::keep_freed_memory();
     let args: Vec<String> = std::env::args().collect();
     let source = args
         .get(1)

@@ -36,6 +36,7 @@
 //! # Ok::<(), TrainError>(())
 //! ```
 
+pub mod allocator;
 mod batch;
 pub mod checkpoint;
 mod dataset;
@@ -53,6 +54,7 @@ pub mod synthetic;
 mod tokenizer;
 mod trainer;
 
+pub use allocator::keep_freed_memory;
 pub use batch::{EncodedExample, SplitMix64, TokenBatch, epoch_order};
 pub use dataset::{
     Example, LabelTable, Manifest, SkipCounts, Split, normalize_volume_name, read_labels,
