@@ -22,6 +22,11 @@ const KERNEL_PARALLEL_OPS: usize = 192 * 192 * 192;
 /// Shards narrower than this are not worth a task.
 const SHARD_MIN_COLS: usize = 64;
 
+/// Whether a `[rows, d] × [d, n]` product is too thin for the CPU kernel to parallelise.
+fn thin(rows: usize, d: usize, n: usize) -> bool {
+    rows == 1 || rows * d * n < KERNEL_PARALLEL_OPS
+}
+
 /// Whether `B` computes on the host, where sharding a product across threads pays.
 fn host_backend<B: Backend>(device: &B::Device) -> bool {
     let name = B::name(device);
@@ -44,30 +49,50 @@ pub fn linear_forward<B: Backend>(linear: &Linear<B>, x: Tensor<B, 3>) -> Tensor
     y.reshape([b, t, n])
 }
 
-/// `x` `[B, T, in]` through `linear` as two products, one per column block of the weight
-/// (columns `..at` and `at..`) → (`[B, T, at]`, `[B, T, out − at]`).
+/// `x` `[B, T, in]` through `linear` as one product per column block of the weight
+/// (`widths` summing to `out`) → one `[B, T, width]` tensor per block.
 ///
-/// Equal to splitting `linear_forward(linear, x)` at `at`, but both halves come out
-/// contiguous, so the element-wise work on them (SwiGLU's gate and up) runs on plain
-/// buffers instead of strided views.
-pub fn linear_forward_split<B: Backend>(
+/// Equal to splitting `linear_forward(linear, x)` along its last axis, but every block
+/// comes out contiguous, so the element-wise work on them (SwiGLU's gate and up, RoPE on
+/// queries and keys) runs on plain buffers instead of strided views.
+pub fn linear_forward_parts<B: Backend>(
     linear: &Linear<B>,
     x: Tensor<B, 3>,
-    at: usize,
-) -> (Tensor<B, 3>, Tensor<B, 3>) {
+    widths: &[usize],
+) -> Vec<Tensor<B, 3>> {
     let [b, t, d] = x.dims();
     let w = linear.weight.val();
-    let n = w.dims()[1];
+    assert_eq!(
+        widths.iter().sum::<usize>(),
+        w.dims()[1],
+        "column blocks must cover the weight"
+    );
     let x = x.reshape([b * t, d]);
-    let half = |start: usize, len: usize| {
-        let y = matmul_rows(x.clone(), w.clone().narrow(1, start, len));
-        let y = match &linear.bias {
-            Some(bias) => y + bias.val().narrow(0, start, len).unsqueeze::<2>(),
-            None => y,
-        };
-        y.reshape([b, t, len])
-    };
-    (half(0, at), half(at, n - at))
+    let mut start = 0;
+    if thin(b * t, d, w.dims()[1]) {
+        // Decoding: one (sharded) product and views of it; a product per block would
+        // multiply the thread hand-offs, and the blocks are too small for strides to cost.
+        let y = linear_forward(linear, x.reshape([b, t, d]));
+        return widths
+            .iter()
+            .map(|&len| {
+                start += len;
+                y.clone().narrow(2, start - len, len)
+            })
+            .collect();
+    }
+    widths
+        .iter()
+        .map(|&len| {
+            let y = matmul_rows(x.clone(), w.clone().narrow(1, start, len));
+            let y = match &linear.bias {
+                Some(bias) => y + bias.val().narrow(0, start, len).unsqueeze::<2>(),
+                None => y,
+            };
+            start += len;
+            y.reshape([b, t, len])
+        })
+        .collect()
 }
 
 /// `x` `[rows, in]` × `w` `[in, out]` → `[rows, out]`, sharded over the columns of `w`
@@ -77,8 +102,7 @@ pub fn matmul_rows<B: Backend>(x: Tensor<B, 2>, w: Tensor<B, 2>) -> Tensor<B, 2>
     let n = w.dims()[1];
     let threads = rayon::current_num_threads();
     let shards = threads.min(n / SHARD_MIN_COLS);
-    let thin = rows == 1 || rows * d * n < KERNEL_PARALLEL_OPS;
-    if shards < 2 || !thin || !host_backend::<B>(&x.device()) {
+    if shards < 2 || !thin(rows, d, n) || !host_backend::<B>(&x.device()) {
         return x.matmul(w);
     }
     // Shard widths rounded to 16 columns keep every shard's rows SIMD-aligned.
@@ -123,8 +147,12 @@ mod tests {
             };
             let x = Tensor::<Flex, 3>::random([b, t, 96], Distribution::Normal(0.0, 1.0), &device);
             let want = lin.forward(x.clone());
-            let (lo, hi) = linear_forward_split(&lin, x.clone(), out / 3);
-            let split = Tensor::cat(vec![lo, hi], 2);
+            let parts = linear_forward_parts(
+                &lin,
+                x.clone(),
+                &[out / 3, out / 2, out - out / 3 - out / 2],
+            );
+            let split = Tensor::cat(parts, 2);
             for got in [linear_forward(&lin, x), split] {
                 got.into_data()
                     .assert_approx_eq::<f32>(&want.clone().into_data(), Tolerance::absolute(1e-4));

@@ -14,7 +14,7 @@ use crate::attention::{expand_bias, grouped_attention};
 use crate::cache::{KvCache, SeqState, StepContext};
 use crate::config::LlamaConfig;
 use crate::error::Result;
-use crate::linear::{linear_forward, linear_forward_split, matmul_rows};
+use crate::linear::{linear_forward, linear_forward_parts, matmul_rows};
 use crate::rope::Rope;
 use crate::weights::{HostTensor, RandomSource, TensorSource, check_tensors, take_checked};
 
@@ -224,35 +224,52 @@ pub fn llama_from_tensors<B: Backend>(
     })
 }
 
+/// RoPE tables of one forward pass, `(cos, sin)` for the queries and for the keys, each
+/// `[B, T, heads, head_dim]` (see [`Rope::cos_sin`]).
+struct RopeTables<B: Backend> {
+    q: (Tensor<B, 4>, Tensor<B, 4>),
+    k: (Tensor<B, 4>, Tensor<B, 4>),
+}
+
 impl<B: Backend> LlamaBlock<B> {
     fn forward(
         &self,
         x: Tensor<B, 3>,
         config: &LlamaConfig,
-        rope: &(Tensor<B, 4>, Tensor<B, 4>),
+        rope: &RopeTables<B>,
         ctx: &StepContext<B>,
         cache: Option<(&mut KvCache<B>, usize)>,
     ) -> Tensor<B, 3> {
         let [b, t, _] = x.dims();
         let (hq, hkv, hd) = (config.num_heads, config.num_kv_heads, config.head_dim);
-        let qkv = linear_forward(&self.qkv, self.attn_norm.forward(x.clone()))
-            .reshape([b, t, hq + 2 * hkv, hd])
-            .swap_dims(1, 2);
-        // RoPE on queries and keys in one pass.
-        let qk = Rope::apply(qkv.clone().narrow(1, 0, hq + hkv), &rope.0, &rope.1);
-        let q = qk.clone().narrow(1, 0, hq);
-        let k = qk.narrow(1, hq, hkv);
-        let v = qkv.narrow(1, hq + hkv, hkv);
+        // Queries, keys and values as three contiguous products, rotated in the
+        // `[B, T, heads, hd]` layout the products come in; only then transposed to heads.
+        let mut qkv = linear_forward_parts(
+            &self.qkv,
+            self.attn_norm.forward(x.clone()),
+            &[hq * hd, hkv * hd, hkv * hd],
+        )
+        .into_iter();
+        let (q, k, v) = (
+            qkv.next().expect("three blocks"),
+            qkv.next().expect("three blocks"),
+            qkv.next().expect("three blocks"),
+        );
+        let q = Rope::apply(q.reshape([b, t, hq, hd]), &rope.q.0, &rope.q.1).swap_dims(1, 2);
+        let k = Rope::apply(k.reshape([b, t, hkv, hd]), &rope.k.0, &rope.k.1).swap_dims(1, 2);
+        let v = v.reshape([b, t, hkv, hd]).swap_dims(1, 2);
         let (k, v) = match cache {
             Some((cache, layer)) => cache.update(layer, k, v, ctx.start, ctx.total),
             None => (k, v),
         };
         let attn = grouped_attention(q, k, v, ctx.bias.as_ref(), (hd as f32).powf(-0.5));
         let x = x + linear_forward(&self.o_proj, attn);
-        let (gate, up) = linear_forward_split(
-            &self.gate_up,
-            self.mlp_norm.forward(x.clone()),
-            config.intermediate_size,
+        let i = config.intermediate_size;
+        let mut gu = linear_forward_parts(&self.gate_up, self.mlp_norm.forward(x.clone()), &[i, i])
+            .into_iter();
+        let (gate, up) = (
+            gu.next().expect("two blocks"),
+            gu.next().expect("two blocks"),
         );
         let h = silu(gate) * up;
         x + linear_forward(&self.down, h)
@@ -287,8 +304,15 @@ impl<B: Backend> Llama<B> {
         ctx.bias = ctx
             .bias
             .map(|bias| expand_bias(bias, b, self.config.num_heads));
-        let rows = if ctx.shared_positions { 1 } else { b };
-        let rope = self.rope.cos_sin::<B>(&ctx.positions, rows, &device);
+        let c = &self.config;
+        let rope = RopeTables {
+            q: self
+                .rope
+                .cos_sin::<B>(&ctx.positions, b, t, c.num_heads, &device),
+            k: self
+                .rope
+                .cos_sin::<B>(&ctx.positions, b, t, c.num_kv_heads, &device),
+        };
         let mut x = embeds;
         for (l, layer) in self.layers.iter().enumerate() {
             let c = cache.as_deref_mut().map(|c| (c, l));

@@ -62,37 +62,54 @@ impl Rope {
         2 * self.inv_freq.len()
     }
 
-    /// `cos` and sign-folded `sin` for the given positions, shaped `[rows, 1, T, head_dim]`
-    /// (`rows` = 1 for shared positions, else the batch size; `positions.len() = rows·T`).
+    /// `cos` and sign-folded `sin` for the given positions, repeated over `heads`:
+    /// `[batch, t, heads, head_dim]`, the layout of the projected queries or keys before
+    /// the head transpose. `positions` holds `t` shared positions or `batch·t` row-major.
     /// `sin` carries `-sin` in its first half so that [`apply`](Self::apply) needs only
     /// a half swap instead of HF's `rotate_half` negation.
+    ///
+    /// The tables are materialised at the operands' full shape (built once per forward
+    /// pass and shared by every layer) because CPU backends multiply equal-shaped
+    /// contiguous tensors with vector instructions but walk broadcast ones element by
+    /// element.
     pub fn cos_sin<B: Backend>(
         &self,
         positions: &[usize],
-        rows: usize,
+        batch: usize,
+        t: usize,
+        heads: usize,
         device: &B::Device,
     ) -> (Tensor<B, 4>, Tensor<B, 4>) {
         let half = self.inv_freq.len();
         let dim = 2 * half;
-        let t = positions.len() / rows;
-        let mut cos = Vec::with_capacity(positions.len() * dim);
-        let mut sin = Vec::with_capacity(positions.len() * dim);
-        for &p in positions {
-            let angles = self.inv_freq.iter().map(|&f| f * p as f32);
-            let (c, s): (Vec<f32>, Vec<f32>) = angles.map(|a| (a.cos(), a.sin())).unzip();
-            cos.extend_from_slice(&c);
-            cos.extend_from_slice(&c);
-            sin.extend(s.iter().map(|v| -v));
-            sin.extend_from_slice(&s);
+        let shared = positions.len() == t;
+        let mut cos = Vec::with_capacity(batch * t * heads * dim);
+        let mut sin = Vec::with_capacity(batch * t * heads * dim);
+        for row in 0..batch {
+            for i in 0..t {
+                let p = if shared {
+                    positions[i]
+                } else {
+                    positions[row * t + i]
+                };
+                let angles = self.inv_freq.iter().map(|&f| f * p as f32);
+                let (c, s): (Vec<f32>, Vec<f32>) = angles.map(|a| (a.cos(), a.sin())).unzip();
+                for _ in 0..heads {
+                    cos.extend_from_slice(&c);
+                    cos.extend_from_slice(&c);
+                    sin.extend(s.iter().map(|v| -v));
+                    sin.extend_from_slice(&s);
+                }
+            }
         }
-        let shape = [rows, 1, t, dim];
+        let shape = [batch, t, heads, dim];
         (
             Tensor::from_data(TensorData::new(cos, shape), device),
             Tensor::from_data(TensorData::new(sin, shape), device),
         )
     }
 
-    /// Rotates `x` `[B, H, T, head_dim]` by the given `cos`/`sin` (from [`cos_sin`](Self::cos_sin)).
+    /// Rotates `x` (`head_dim` last, same shape as the tables) by the given `cos`/`sin` (from [`cos_sin`](Self::cos_sin)).
     pub fn apply<B: Backend>(
         x: Tensor<B, 4>,
         cos: &Tensor<B, 4>,
@@ -149,16 +166,38 @@ mod tests {
         let c = LlamaConfig::new(10, 8, 8, 1, 1, 1, 8);
         let rope = Rope::new(&c);
         let device = Default::default();
+        // [B = 1, T = 2, heads = 1, head_dim = 8]
         let x = Tensor::<Flex, 4>::from_floats(
-            [[[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]; 2]]],
+            [[[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]]; 2]],
             &device,
         );
-        let (cos, sin) = rope.cos_sin::<Flex>(&[0, 5], 1, &device);
+        let (cos, sin) = rope.cos_sin::<Flex>(&[0, 5], 1, 2, 1, &device);
         let y = Rope::apply(x.clone(), &cos, &sin);
         let y: Vec<f32> = y.into_data().to_vec().unwrap();
         assert_eq!(&y[..8], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]);
         let n0: f32 = (1..=8).map(|v| (v * v) as f32).sum();
         let n1: f32 = y[8..].iter().map(|v| v * v).sum();
         assert!((n0 - n1).abs() < 1e-3);
+    }
+
+    /// Per-row positions land in their rows, shared ones in every row, each repeated over
+    /// the heads.
+    #[test]
+    fn tables_follow_rows_and_repeat_over_heads() {
+        let c = LlamaConfig::new(10, 8, 8, 1, 1, 1, 8);
+        let rope = Rope::new(&c);
+        let device = Default::default();
+        let (per_row, _) = rope.cos_sin::<Flex>(&[3, 0], 2, 1, 3, &device);
+        let (shared, _) = rope.cos_sin::<Flex>(&[3], 2, 1, 3, &device);
+        let (single, _) = rope.cos_sin::<Flex>(&[3], 1, 1, 1, &device);
+        assert_eq!(per_row.dims(), [2, 1, 3, 8]);
+        let per_row: Vec<f32> = per_row.into_data().to_vec().unwrap();
+        let shared: Vec<f32> = shared.into_data().to_vec().unwrap();
+        let single: Vec<f32> = single.into_data().to_vec().unwrap();
+        for head in 0..3 {
+            assert_eq!(&per_row[head * 8..head * 8 + 8], &single[..]);
+            assert_eq!(&per_row[24 + head * 8..24 + head * 8 + 8], &[1.0; 8]);
+            assert_eq!(&shared[24 + head * 8..24 + head * 8 + 8], &single[..]);
+        }
     }
 }
