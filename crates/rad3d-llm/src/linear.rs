@@ -33,20 +33,27 @@ fn host_backend<B: Backend>(device: &B::Device) -> bool {
     name.contains("flex") || name.contains("ndarray")
 }
 
+/// `y` `[rows, len]` plus columns `start..start + len` of `linear`'s bias, if it has one.
+fn add_bias<B: Backend>(
+    linear: &Linear<B>,
+    y: Tensor<B, 2>,
+    start: usize,
+    len: usize,
+) -> Tensor<B, 2> {
+    match &linear.bias {
+        Some(bias) => y + bias.val().narrow(0, start, len).unsqueeze::<2>(),
+        None => y,
+    }
+}
+
 /// `x` `[B, T, in]` through `linear` (weight `[in, out]`, optional bias) → `[B, T, out]`;
 /// the same values as `linear.forward(x)`, computed as one 2-D product.
 pub fn linear_forward<B: Backend>(linear: &Linear<B>, x: Tensor<B, 3>) -> Tensor<B, 3> {
     let [b, t, d] = x.dims();
-    let rows = b * t;
     let w = linear.weight.val();
     let n = w.dims()[1];
-    let x = x.reshape([rows, d]);
-    let y = matmul_rows(x, w);
-    let y = match &linear.bias {
-        Some(bias) => y + bias.val().unsqueeze::<2>(),
-        None => y,
-    };
-    y.reshape([b, t, n])
+    let y = matmul_rows(x.reshape([b * t, d]), w);
+    add_bias(linear, y, 0, n).reshape([b, t, n])
 }
 
 /// `x` `[B, T, in]` through `linear` as one product per column block of the weight
@@ -55,44 +62,35 @@ pub fn linear_forward<B: Backend>(linear: &Linear<B>, x: Tensor<B, 3>) -> Tensor
 /// Equal to splitting `linear_forward(linear, x)` along its last axis, but every block
 /// comes out contiguous, so the element-wise work on them (SwiGLU's gate and up, RoPE on
 /// queries and keys) runs on plain buffers instead of strided views.
-pub fn linear_forward_parts<B: Backend>(
+///
+/// # Panics
+/// If `widths` do not sum to the weight's output width.
+pub fn linear_forward_parts<B: Backend, const N: usize>(
     linear: &Linear<B>,
     x: Tensor<B, 3>,
-    widths: &[usize],
-) -> Vec<Tensor<B, 3>> {
+    widths: [usize; N],
+) -> [Tensor<B, 3>; N] {
     let [b, t, d] = x.dims();
     let w = linear.weight.val();
+    let n = w.dims()[1];
     assert_eq!(
         widths.iter().sum::<usize>(),
-        w.dims()[1],
+        n,
         "column blocks must cover the weight"
     );
-    let x = x.reshape([b * t, d]);
-    let mut start = 0;
-    if thin(b * t, d, w.dims()[1]) {
+    let starts: [usize; N] = std::array::from_fn(|k| widths[..k].iter().sum());
+    if thin(b * t, d, n) {
         // Decoding: one (sharded) product and views of it; a product per block would
         // multiply the thread hand-offs, and the blocks are too small for strides to cost.
-        let y = linear_forward(linear, x.reshape([b, t, d]));
-        return widths
-            .iter()
-            .map(|&len| {
-                start += len;
-                y.clone().narrow(2, start - len, len)
-            })
-            .collect();
+        let y = linear_forward(linear, x);
+        return std::array::from_fn(|k| y.clone().narrow(2, starts[k], widths[k]));
     }
-    widths
-        .iter()
-        .map(|&len| {
-            let y = matmul_rows(x.clone(), w.clone().narrow(1, start, len));
-            let y = match &linear.bias {
-                Some(bias) => y + bias.val().narrow(0, start, len).unsqueeze::<2>(),
-                None => y,
-            };
-            start += len;
-            y.reshape([b, t, len])
-        })
-        .collect()
+    let x = x.reshape([b * t, d]);
+    std::array::from_fn(|k| {
+        let (start, len) = (starts[k], widths[k]);
+        let y = matmul_rows(x.clone(), w.clone().narrow(1, start, len));
+        add_bias(linear, y, start, len).reshape([b, t, len])
+    })
 }
 
 /// `x` `[rows, in]` × `w` `[in, out]` → `[rows, out]`, sharded over the columns of `w`
@@ -147,12 +145,9 @@ mod tests {
             };
             let x = Tensor::<Flex, 3>::random([b, t, 96], Distribution::Normal(0.0, 1.0), &device);
             let want = lin.forward(x.clone());
-            let parts = linear_forward_parts(
-                &lin,
-                x.clone(),
-                &[out / 3, out / 2, out - out / 3 - out / 2],
-            );
-            let split = Tensor::cat(parts, 2);
+            let parts =
+                linear_forward_parts(&lin, x.clone(), [out / 3, out / 2, out - out / 3 - out / 2]);
+            let split = Tensor::cat(parts.to_vec(), 2);
             for got in [linear_forward(&lin, x), split] {
                 got.into_data()
                     .assert_approx_eq::<f32>(&want.clone().into_data(), Tolerance::absolute(1e-4));

@@ -244,16 +244,10 @@ impl<B: Backend> LlamaBlock<B> {
         let (hq, hkv, hd) = (config.num_heads, config.num_kv_heads, config.head_dim);
         // Queries, keys and values as three contiguous products, rotated in the
         // `[B, T, heads, hd]` layout the products come in; only then transposed to heads.
-        let mut qkv = linear_forward_parts(
+        let [q, k, v] = linear_forward_parts(
             &self.qkv,
             self.attn_norm.forward(x.clone()),
-            &[hq * hd, hkv * hd, hkv * hd],
-        )
-        .into_iter();
-        let (q, k, v) = (
-            qkv.next().expect("three blocks"),
-            qkv.next().expect("three blocks"),
-            qkv.next().expect("three blocks"),
+            [hq * hd, hkv * hd, hkv * hd],
         );
         let q = Rope::apply(q.reshape([b, t, hq, hd]), &rope.q.0, &rope.q.1).swap_dims(1, 2);
         let k = Rope::apply(k.reshape([b, t, hkv, hd]), &rope.k.0, &rope.k.1).swap_dims(1, 2);
@@ -265,12 +259,8 @@ impl<B: Backend> LlamaBlock<B> {
         let attn = grouped_attention(q, k, v, ctx.bias.as_ref(), (hd as f32).powf(-0.5));
         let x = x + linear_forward(&self.o_proj, attn);
         let i = config.intermediate_size;
-        let mut gu = linear_forward_parts(&self.gate_up, self.mlp_norm.forward(x.clone()), &[i, i])
-            .into_iter();
-        let (gate, up) = (
-            gu.next().expect("two blocks"),
-            gu.next().expect("two blocks"),
-        );
+        let [gate, up] =
+            linear_forward_parts(&self.gate_up, self.mlp_norm.forward(x.clone()), [i, i]);
         let h = silu(gate) * up;
         x + linear_forward(&self.down, h)
     }

@@ -83,15 +83,17 @@ impl Rope {
         let half = self.inv_freq.len();
         let dim = 2 * half;
         let shared = positions.len() == t;
-        let mut cos = Vec::with_capacity(batch * t * heads * dim);
-        let mut sin = Vec::with_capacity(batch * t * heads * dim);
+        let row_len = t * heads * dim;
+        let mut cos = Vec::with_capacity(batch * row_len);
+        let mut sin = Vec::with_capacity(batch * row_len);
         for row in 0..batch {
-            for i in 0..t {
-                let p = if shared {
-                    positions[i]
-                } else {
-                    positions[row * t + i]
-                };
+            if shared && row > 0 {
+                // Every row sees the same positions: repeat the first row's tables.
+                cos.extend_from_within(..row_len);
+                sin.extend_from_within(..row_len);
+                continue;
+            }
+            for &p in &positions[row * t..][..t] {
                 let angles = self.inv_freq.iter().map(|&f| f * p as f32);
                 let (c, s): (Vec<f32>, Vec<f32>) = angles.map(|a| (a.cos(), a.sin())).unzip();
                 for _ in 0..heads {

@@ -50,6 +50,16 @@ struct Entries {
     hr: Vec<f32>,
 }
 
+impl Entries {
+    /// Appends `other`'s entries after these.
+    fn append(&mut self, other: &Entries) {
+        self.id.extend_from_slice(&other.id);
+        self.hh.extend_from_slice(&other.hh);
+        self.rr.extend_from_slice(&other.rr);
+        self.hr.extend_from_slice(&other.hr);
+    }
+}
+
 /// Entry segments per n-gram order: in both texts, in the hypothesis only, in the
 /// reference only. One-sided entries add to one norm only (the others' products are 0),
 /// so each segment's loop does only the work that can change a sum.
@@ -363,10 +373,7 @@ impl CiderD {
                 }
             }
             sample.refs = l.refs;
-            entries.id.extend_from_slice(&l.entries.id);
-            entries.hh.extend_from_slice(&l.entries.hh);
-            entries.rr.extend_from_slice(&l.entries.rr);
-            entries.hr.extend_from_slice(&l.entries.hr);
+            entries.append(&l.entries);
         }
         let mut me = Self {
             corpus: corpus.clone(),
@@ -389,23 +396,13 @@ impl CiderD {
         if n == 0 {
             return Vec::new();
         }
-        let mut df = vec![0u32; self.n_ids];
-        for &id in &self.df_ids {
-            df[id as usize] += 1;
-        }
-        // The same weights as `for_each_present` with every count 1.
-        let log_n = (n as f64).ln();
-        let w2: Vec<f64> = df
-            .iter()
-            .map(|&d| {
-                let w = log_n - (d.max(1) as f64).ln();
-                w * w
-            })
-            .collect();
-        let unseen_w2 = log_n * log_n;
+        // A scratch of its own: the thread-local one may be borrowed by a caller on this
+        // thread while the pool runs other work here.
+        let mut scratch = Scratch::default();
+        let unseen_w2 = self.fill_weights(&vec![1; n], n as u64, &mut scratch);
         self.samples
             .par_iter()
-            .map(|s| self.score_sample(s, &w2, unseen_w2))
+            .map(|s| self.score_sample(s, &scratch.w2, unseen_w2))
             .collect()
     }
 
@@ -428,38 +425,47 @@ impl CiderD {
         }
         SCRATCH.with(|cell| {
             let scratch = &mut *cell.borrow_mut();
-            let df = &mut scratch.df;
-            // Zeroing the whole table is a memset of a few kB to MB: cheaper than undoing
-            // the increments sample by sample.
-            df.clear();
-            df.resize(self.n_ids, 0);
-            for (s, &c) in self.samples.iter().zip(counts).filter(|(_, c)| **c > 0) {
-                for &id in &self.df_ids[s.df_start..s.df_end] {
-                    df[id as usize] += c;
-                }
-            }
-            let log_n = (n as f64).ln();
-            // No document frequency exceeds N, the number of (resampled) samples.
-            let ln = &mut scratch.ln;
-            let top = usize::try_from(n).unwrap_or(usize::MAX);
-            if ln.len() <= top {
-                let from = ln.len();
-                ln.extend((from..=top).map(|k| (k.max(1) as f64).ln()));
-            }
-            // Squared idf weight (log(N) - log(max(1, df)))² of every reference n-gram.
-            let w2 = &mut scratch.w2;
-            w2.clear();
-            w2.extend(df.iter().map(|&d| {
-                let w = log_n - ln[d as usize];
-                w * w
-            }));
-            let unseen_w2 = log_n * log_n;
+            let unseen_w2 = self.fill_weights(counts, n, scratch);
             for (i, &c) in counts.iter().enumerate() {
                 if c > 0 {
-                    f(i, self.score_sample(&self.samples[i], w2, unseen_w2));
+                    f(
+                        i,
+                        self.score_sample(&self.samples[i], &scratch.w2, unseen_w2),
+                    );
                 }
             }
         });
+    }
+
+    /// Fills `scratch.w2` with the squared idf weight (log(N) − log(max(1, df)))² of every
+    /// reference n-gram in the corpus made of `counts[i]` copies of sample `i` (`n` samples
+    /// in all, `n > 0`); returns the weight of an n-gram found in no reference, log(N)².
+    fn fill_weights(&self, counts: &[u32], n: u64, scratch: &mut Scratch) -> f64 {
+        let df = &mut scratch.df;
+        // Zeroing the whole table is a memset of a few kB to MB: cheaper than undoing
+        // the increments sample by sample.
+        df.clear();
+        df.resize(self.n_ids, 0);
+        for (s, &c) in self.samples.iter().zip(counts).filter(|(_, c)| **c > 0) {
+            for &id in &self.df_ids[s.df_start..s.df_end] {
+                df[id as usize] += c;
+            }
+        }
+        let log_n = (n as f64).ln();
+        // No document frequency exceeds N, the number of (resampled) samples.
+        let ln = &mut scratch.ln;
+        let top = usize::try_from(n).unwrap_or(usize::MAX);
+        if ln.len() <= top {
+            let from = ln.len();
+            ln.extend((from..=top).map(|k| (k.max(1) as f64).ln()));
+        }
+        let w2 = &mut scratch.w2;
+        w2.clear();
+        w2.extend(df.iter().map(|&d| {
+            let w = log_n - ln[d as usize];
+            w * w
+        }));
+        log_n * log_n
     }
 
     /// One sample's CIDEr-D given the squared idf weight of each reference n-gram and of
