@@ -38,7 +38,7 @@ def main():
     opt = torch.optim.Adam(mapper.parameters(), lr=2e-5)
     emb = llm.get_input_embeddings()
     batch, tokens = 4, 128
-    times = []
+    times, phases = [], [0.0, 0.0, 0.0]
     for i in range(steps + 1):
         x = torch.randn(batch, 530)
         ids = torch.randint(0, config.vocab_size, (batch, tokens))
@@ -49,14 +49,21 @@ def main():
         p = prefix.shape[1]
         pred = logits[:, p - 1:p - 1 + tokens]
         loss = F.cross_entropy(pred.reshape(-1, pred.shape[-1]), ids.reshape(-1))
+        t1 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        t2 = time.perf_counter()
         opt.step()
+        t3 = time.perf_counter()
         if i > 0:
-            times.append(time.perf_counter() - t0)
+            times.append(t3 - t0)
+            for k, d in enumerate((t1 - t0, t2 - t1, t3 - t2)):
+                phases[k] += d / steps
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print(json.dumps({"impl": f"PyTorch {torch.__version__} ({torch.get_num_threads()} threads)",
                       "seconds_per_step": round(sum(times) / len(times), 4), "steps": len(times),
+                      "forward_s": round(phases[0], 4), "backward_s": round(phases[1], 4),
+                      "optimizer_s": round(phases[2], 4),
                       "peak_rss_mb": round(peak_mb), "trainable_params": trainable,
                       "adam_state_tensors": len(opt.state)}))
 

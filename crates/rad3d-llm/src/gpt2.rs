@@ -252,10 +252,15 @@ impl<B: Backend> Gpt2<B> {
         self.ln_f.forward(x)
     }
 
+    /// The output projection `[D, V]`: the transposed token embeddings (GPT-2 ties them).
+    pub fn output_weight(&self) -> Tensor<B, 2> {
+        self.wte.val().transpose()
+    }
+
     /// Logits `[B, T, V]` of hidden states `[B, T, D]` (tied to `wte`).
     pub fn logits(&self, hidden: Tensor<B, 3>) -> Tensor<B, 3> {
         let [b, t, d] = hidden.dims();
-        let w = self.wte.val().transpose();
+        let w = self.output_weight();
         let v = w.dims()[1];
         // 2-D matmul on the transposed embeddings (see `Llama::logits`).
         matmul_rows(hidden.reshape([b * t, d]), w).reshape([b, t, v])

@@ -36,6 +36,7 @@
 //! ```
 
 pub mod attention;
+pub mod backprop;
 pub mod cache;
 pub mod config;
 pub mod error;
@@ -50,6 +51,7 @@ pub mod rope;
 pub mod tokenizer;
 pub mod weights;
 
+pub use backprop::LlamaTape;
 pub use cache::KvCache;
 pub use config::{Gpt2Config, LlamaConfig, ModelConfig, RopeScaling};
 pub use error::{LlmError, Result};

@@ -27,8 +27,9 @@ fn thin(rows: usize, d: usize, n: usize) -> bool {
     rows == 1 || rows * d * n < KERNEL_PARALLEL_OPS
 }
 
-/// Whether `B` computes on the host, where sharding a product across threads pays.
-fn host_backend<B: Backend>(device: &B::Device) -> bool {
+/// Whether `B` computes on the host (Flex, NdArray), where splitting work across the
+/// thread pool pays; device backends parallelise inside each kernel.
+pub fn host_backend<B: Backend>(device: &B::Device) -> bool {
     let name = B::name(device);
     name.contains("flex") || name.contains("ndarray")
 }

@@ -50,7 +50,7 @@ pub struct Llama<B: Backend> {
     #[module(skip)]
     pub config: LlamaConfig,
     #[module(skip)]
-    rope: Rope,
+    pub(crate) rope: Rope,
 }
 
 impl LlamaConfig {
@@ -311,12 +311,17 @@ impl<B: Backend> Llama<B> {
         self.norm.forward(x)
     }
 
-    /// Logits `[B, T, V]` of hidden states `[B, T, D]`.
-    pub fn logits(&self, hidden: Tensor<B, 3>) -> Tensor<B, 3> {
-        let w = match &self.lm_head {
+    /// The output projection `[D, V]`: `lm_head`, or the transposed token embeddings.
+    pub fn output_weight(&self) -> Tensor<B, 2> {
+        match &self.lm_head {
             Some(w) => w.val(),
             None => self.embed_tokens.val().transpose(),
-        };
+        }
+    }
+
+    /// Logits `[B, T, V]` of hidden states `[B, T, D]`.
+    pub fn logits(&self, hidden: Tensor<B, 3>) -> Tensor<B, 3> {
+        let w = self.output_weight();
         let [b, t, d] = hidden.dims();
         let v = w.dims()[1];
         // A 2-D matmul: the batched path repacks the (transposed, strided) [D, V] weight on

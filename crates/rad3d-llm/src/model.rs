@@ -67,6 +67,11 @@ pub trait CausalLm<B: Backend>: Module<B> + Sized {
     /// Logits `[B, T, V]` of hidden states `[B, T, D]`.
     fn logits(&self, hidden: Tensor<B, 3>) -> Tensor<B, 3>;
 
+    /// The output projection `[D, V]` [`logits`](Self::logits) multiplies by (a
+    /// transposed view of the token embeddings when they are tied), for callers that fuse
+    /// it with the loss.
+    fn output_weight(&self) -> Tensor<B, 2>;
+
     /// Logits `[B, T, V]` of `embeds` `[B, T, D]`: [`forward_hidden`](Self::forward_hidden)
     /// then [`logits`](Self::logits).
     fn forward(
@@ -136,6 +141,9 @@ impl<B: Backend> CausalLm<B> for Llama<B> {
     fn logits(&self, hidden: Tensor<B, 3>) -> Tensor<B, 3> {
         Llama::logits(self, hidden)
     }
+    fn output_weight(&self) -> Tensor<B, 2> {
+        Llama::output_weight(self)
+    }
     fn new_cache(&self, batch: usize, capacity: usize, device: &B::Device) -> KvCache<B> {
         Llama::new_cache(self, batch, capacity, device)
     }
@@ -168,6 +176,9 @@ impl<B: Backend> CausalLm<B> for Gpt2<B> {
     }
     fn logits(&self, hidden: Tensor<B, 3>) -> Tensor<B, 3> {
         Gpt2::logits(self, hidden)
+    }
+    fn output_weight(&self) -> Tensor<B, 2> {
+        Gpt2::output_weight(self)
     }
     fn new_cache(&self, batch: usize, capacity: usize, device: &B::Device) -> KvCache<B> {
         Gpt2::new_cache(self, batch, capacity, device)
@@ -231,6 +242,9 @@ impl<B: Backend> CausalLm<B> for Llm<B> {
     }
     fn logits(&self, hidden: Tensor<B, 3>) -> Tensor<B, 3> {
         dispatch!(self, m => m.logits(hidden))
+    }
+    fn output_weight(&self) -> Tensor<B, 2> {
+        dispatch!(self, m => CausalLm::output_weight(m))
     }
     fn new_cache(&self, batch: usize, capacity: usize, device: &B::Device) -> KvCache<B> {
         dispatch!(self, m => m.new_cache(batch, capacity, device))

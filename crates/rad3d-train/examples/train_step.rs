@@ -70,23 +70,36 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_epsilon(1e-8)
         .init::<B, PrefixModel<B, Llm<B>>>();
     let mut times = Vec::new();
+    // Mean seconds in the forward pass, the backward pass and the optimizer update.
+    let mut phases = [0.0f64; 3];
     // Step 0 warms up allocators and kernels; steps 1.. are timed.
     for i in 0..=steps {
         let b = mk_batch();
         let start = Instant::now();
         let loss = model.loss(&b);
+        B::sync(&device)?;
+        let forward = start.elapsed();
         let grads = GradientsParams::from_grads(loss.backward(), &model);
+        B::sync(&device)?;
+        let backward = start.elapsed();
         model = optim.step(2e-5, model, grads);
         // Make sure the update has run before stopping the clock.
         let _ = model.projector.clone().into_record();
         B::sync(&device)?;
+        let total = start.elapsed();
         if i > 0 {
-            times.push(start.elapsed().as_secs_f64());
+            times.push(total.as_secs_f64());
+            let ends = [forward, backward, total].map(|d| d.as_secs_f64());
+            for k in 0..3 {
+                let begin = if k == 0 { 0.0 } else { ends[k - 1] };
+                phases[k] += (ends[k] - begin) / steps as f64;
+            }
         }
     }
     let mean = times.iter().sum::<f64>() / times.len().max(1) as f64;
+    let [fwd, bwd, opt] = phases;
     println!(
-        "{{\"impl\": \"rad3d (burn Flex)\", \"seconds_per_step\": {mean:.4}, \"steps\": {}, \"peak_rss_mb\": {:.0}, \"trainable_params\": {trainable}, \"adam_state_tensors\": {}}}",
+        "{{\"impl\": \"rad3d (burn Flex)\", \"seconds_per_step\": {mean:.4}, \"steps\": {}, \"forward_s\": {fwd:.4}, \"backward_s\": {bwd:.4}, \"optimizer_s\": {opt:.4}, \"peak_rss_mb\": {:.0}, \"trainable_params\": {trainable}, \"adam_state_tensors\": {}}}",
         times.len(),
         peak_rss_mb(),
         optim.to_record().len()

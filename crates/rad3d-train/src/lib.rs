@@ -46,6 +46,7 @@ mod generate;
 mod llm;
 mod materialize;
 mod model;
+mod nll;
 mod observer;
 mod plot;
 mod schedule;
@@ -67,7 +68,8 @@ pub use generate::{
 };
 pub use llm::{LlmTokenizer, load_llm};
 pub use materialize::materialize;
-pub use model::{LmBackbone, PrefixModel, PromptIds, TextLm, TrainModel, report_nll};
+pub use model::{FrozenBackward, LmBackbone, PrefixModel, PromptIds, TextLm, TrainModel};
+pub use nll::{OutputHead, report_nll, report_nll_frozen, report_nll_fused};
 pub use observer::{EpochMetrics, Recording, Silent, StepMetrics, TrainObserver};
 pub use plot::{draw_loss_png, plot_metrics};
 pub use schedule::LrSchedule;

@@ -8,11 +8,12 @@ use burn::tensor::{Int, Tensor};
 use rad3d_llm::{CausalLm, GenerationConfig, Gpt2, Llama, Llm, SpecialTokens, Tokenizer};
 
 use crate::error::{Result, TrainError};
-use crate::model::LmBackbone;
+use crate::model::{FrozenBackward, LmBackbone};
+use crate::nll::OutputHead;
 use crate::tokenizer::ReportTokenizer;
 
 macro_rules! backbone {
-    ($ty:ident) => {
+    ($ty:ident, $frozen:expr) => {
         impl<B: Backend> LmBackbone<B> for $ty<B> {
             fn d_model(&self) -> usize {
                 CausalLm::hidden_size(self)
@@ -22,6 +23,22 @@ macro_rules! backbone {
             }
             fn embed(&self, ids: Tensor<B, 2, Int>) -> Tensor<B, 3> {
                 CausalLm::embed(self, ids)
+            }
+            fn hidden(&self, embeddings: Tensor<B, 3>) -> Tensor<B, 3> {
+                CausalLm::forward_hidden(self, embeddings, None, None)
+            }
+            fn output_head(&self) -> OutputHead<B> {
+                OutputHead {
+                    weight: CausalLm::output_weight(self),
+                    bias: None,
+                }
+            }
+            fn hidden_frozen_backward(
+                &self,
+                embeddings: Tensor<B, 3>,
+            ) -> Option<(Tensor<B, 3>, FrozenBackward<B>)> {
+                let frozen: fn(&$ty<B>, Tensor<B, 3>) -> Option<_> = $frozen;
+                frozen(self, embeddings)
             }
             fn logits(&self, embeddings: Tensor<B, 3>) -> Tensor<B, 3> {
                 CausalLm::forward(self, embeddings, None, None)
@@ -50,9 +67,22 @@ macro_rules! backbone {
     };
 }
 
-backbone!(Llm);
-backbone!(Gpt2);
-backbone!(Llama);
+backbone!(Llm, |m, x| match m {
+    Llm::Llama(m) => Some(llama_frozen_backward(m, x)),
+    Llm::Gpt2(_) => None,
+});
+backbone!(Gpt2, |_m, _x| None);
+backbone!(Llama, |m, x| Some(llama_frozen_backward(m, x)));
+
+/// The taped forward pass of a LLaMA and its frozen backward pass.
+fn llama_frozen_backward<B: Backend>(
+    model: &Llama<B>,
+    embeddings: Tensor<B, 3>,
+) -> (Tensor<B, 3>, FrozenBackward<B>) {
+    let (hidden, tape) = model.forward_taped(embeddings);
+    let model = model.clone();
+    (hidden, Box::new(move |d| model.backward_frozen(tape, d)))
+}
 
 /// An LLM-crate tokenizer with the model's special tokens.
 #[derive(Debug, Clone)]

@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 
 use burn::module::{AutodiffModule, Module, ModuleDisplay};
 use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
-use burn::tensor::activation::log_softmax;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor, TensorData};
 use rad3d_projector::{PrefixLayout, Projector, ProjectorConfig, Variant, wrap_in_prompt};
@@ -13,6 +12,7 @@ use rad3d_projector::{PrefixLayout, Projector, ProjectorConfig, Variant, wrap_in
 use crate::batch::TokenBatch;
 use crate::error::{Result, TrainError};
 use crate::materialize::materialize;
+use crate::nll::{OutputHead, report_nll, report_nll_frozen, report_nll_fused};
 
 /// The decoder-only LM operations training needs: embedding lookup and a causal
 /// forward pass from input embeddings to logits.
@@ -26,11 +26,41 @@ pub trait LmBackbone<B: Backend>: Module<B> {
     /// # Shapes
     /// - ids: `[batch, seq]` → `[batch, seq, D]`
     fn embed(&self, ids: Tensor<B, 2, Int>) -> Tensor<B, 3>;
+    /// Causal forward pass from embeddings (positions start at 0) to the final hidden
+    /// states, the output projection's input.
+    ///
+    /// # Shapes
+    /// - embeddings: `[batch, seq, D]` → `[batch, seq, D]`
+    fn hidden(&self, embeddings: Tensor<B, 3>) -> Tensor<B, 3>;
+    /// The output projection from hidden states to logits.
+    fn output_head(&self) -> OutputHead<B>;
+    /// For a model trained with every parameter frozen: [`hidden`](Self::hidden) plus
+    /// the map from `∂L/∂hidden` to `∂L/∂embeddings`, computed without an autodiff graph.
+    /// `None` (the default) when the model has no such path; the loss then records the
+    /// forward pass in the graph instead.
+    ///
+    /// # Shapes
+    /// - embeddings: `[batch, seq, D]` → `[batch, seq, D]`; the map: `[batch, seq, D]` →
+    ///   `[batch, seq, D]`
+    fn hidden_frozen_backward(
+        &self,
+        embeddings: Tensor<B, 3>,
+    ) -> Option<(Tensor<B, 3>, FrozenBackward<B>)> {
+        let _ = embeddings;
+        None
+    }
     /// Causal forward pass from embeddings (positions start at 0) to next-token logits.
     ///
     /// # Shapes
     /// - embeddings: `[batch, seq, D]` → `[batch, seq, vocab]`
-    fn logits(&self, embeddings: Tensor<B, 3>) -> Tensor<B, 3>;
+    fn logits(&self, embeddings: Tensor<B, 3>) -> Tensor<B, 3> {
+        let [b, t, _] = embeddings.dims();
+        let hidden = self.hidden(embeddings);
+        let d = hidden.dims()[2];
+        let logits = self.output_head().forward(hidden.reshape([b * t, d]));
+        let v = logits.dims()[1];
+        logits.reshape([b, t, v])
+    }
     /// Greedy continuation of `prefix` until `eos` or `max_new` tokens, per row, without
     /// the EOS. The default recomputes the sequence each step; models with a KV cache
     /// override it.
@@ -45,33 +75,8 @@ pub trait LmBackbone<B: Backend>: Module<B> {
     }
 }
 
-/// Mean next-token NLL over report tokens only, with teacher forcing on
-/// `[prefix ; tokens]`: position `P − 1 + t` predicts token `t`; prefix positions and
-/// padding (mask 0) contribute nothing.
-///
-/// # Shapes
-/// - prefix: `[batch, P, D]`, tokens: `[batch, T]`, mask: `[batch, T]` → `[1]`
-pub fn report_nll<B: Backend, L: LmBackbone<B>>(
-    llm: &L,
-    prefix: Tensor<B, 3>,
-    tokens: Tensor<B, 2, Int>,
-    mask: Tensor<B, 2>,
-) -> Tensor<B, 1> {
-    let [batch, p, _] = prefix.dims();
-    let [_, t] = tokens.dims();
-    // The last report token is never an input: nothing follows it.
-    let inputs = llm.embed(tokens.clone().slice([0..batch, 0..t - 1]));
-    let x = Tensor::cat(vec![prefix, inputs], 1);
-    let logits = llm.logits(x);
-    let v = logits.dims()[2];
-    let logits = logits.slice([0..batch, p - 1..p - 1 + t, 0..v]);
-    let logp = log_softmax(logits, 2);
-    let picked = logp
-        .gather(2, tokens.unsqueeze_dim::<3>(2))
-        .squeeze_dim::<2>(2);
-    let total = mask.clone().sum();
-    (picked * mask).sum().neg() / total
-}
+/// The backward pass of a frozen LM's forward pass: `∂L/∂hidden` → `∂L/∂embeddings`.
+pub type FrozenBackward<B> = Box<dyn FnOnce(Tensor<B, 3>) -> Tensor<B, 3> + Send>;
 
 /// A model the training loop can optimise.
 pub trait TrainModel<B: AutodiffBackend>: AutodiffModule<B> {
@@ -232,16 +237,19 @@ impl<B: Backend, L: LmBackbone<B>> PrefixModel<B, L> {
 
     /// Report NLL of a batch (see [`report_nll`]).
     pub fn forward_loss(&self, batch: &TokenBatch<B>) -> Tensor<B, 1> {
-        let inputs = batch
-            .inputs
-            .clone()
-            .expect("a prefix model's batch carries projector inputs");
         report_nll(
             &self.llm,
-            self.prefix(inputs),
+            self.prefix(self.projector_inputs(batch)),
             batch.tokens.clone(),
             batch.mask.clone(),
         )
+    }
+
+    fn projector_inputs(&self, batch: &TokenBatch<B>) -> Tensor<B, 2> {
+        batch
+            .inputs
+            .clone()
+            .expect("a prefix model's batch carries projector inputs")
     }
 }
 
@@ -251,7 +259,17 @@ where
     L::InnerModule: LmBackbone<B::InnerBackend> + ModuleDisplay,
 {
     fn loss(&self, batch: &TokenBatch<B>) -> Tensor<B, 1> {
-        self.forward_loss(batch)
+        let prefix = self.prefix(self.projector_inputs(batch));
+        let (tokens, mask) = (batch.tokens.clone(), batch.mask.clone());
+        if !self.variant.llm_trainable() {
+            let frozen = self.llm.valid();
+            if let Some(loss) =
+                report_nll_frozen(&frozen, prefix.clone(), tokens.clone(), mask.clone())
+            {
+                return loss;
+            }
+        }
+        report_nll_fused(&self.llm, prefix, tokens, mask)
     }
 
     fn trainable_parts(&self) -> Vec<&'static str> {
@@ -317,7 +335,7 @@ where
         let device = batch.tokens.device();
         let start = ids_tensor::<B>(&[self.start_id], &device).repeat_dim(0, b);
         let prefix = self.llm.embed(start);
-        report_nll(&self.llm, prefix, batch.tokens.clone(), batch.mask.clone())
+        report_nll_fused(&self.llm, prefix, batch.tokens.clone(), batch.mask.clone())
     }
 
     fn trainable_parts(&self) -> Vec<&'static str> {

@@ -15,7 +15,7 @@ use burn::nn::{
 };
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
-use rad3d_train::LmBackbone;
+use rad3d_train::{LmBackbone, OutputHead};
 
 #[derive(Config, Debug)]
 pub struct TinyLmConfig {
@@ -78,7 +78,7 @@ impl<B: Backend> LmBackbone<B> for TinyLm<B> {
         self.tok.forward(ids)
     }
 
-    fn logits(&self, embeddings: Tensor<B, 3>) -> Tensor<B, 3> {
+    fn hidden(&self, embeddings: Tensor<B, 3>) -> Tensor<B, 3> {
         let [b, t, _] = embeddings.dims();
         let device = embeddings.device();
         let x = self.pos.forward(embeddings);
@@ -86,6 +86,13 @@ impl<B: Backend> LmBackbone<B> for TinyLm<B> {
         let h = self
             .blocks
             .forward(TransformerEncoderInput::new(x).mask_attn(mask));
-        self.head.forward(self.norm.forward(h))
+        self.norm.forward(h)
+    }
+
+    fn output_head(&self) -> OutputHead<B> {
+        OutputHead {
+            weight: self.head.weight.val(),
+            bias: self.head.bias.as_ref().map(|b| b.val()),
+        }
     }
 }
