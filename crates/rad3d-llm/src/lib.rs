@@ -43,6 +43,7 @@ pub mod error;
 pub mod generate;
 pub mod gguf;
 pub mod gpt2;
+pub mod host_matmul;
 pub mod linear;
 pub mod llama;
 pub mod model;

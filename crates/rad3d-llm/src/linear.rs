@@ -97,6 +97,9 @@ pub fn linear_forward_parts<B: Backend, const N: usize>(
 /// `x` `[rows, in]` × `w` `[in, out]` → `[rows, out]`, sharded over the columns of `w`
 /// across the thread pool when the product is too thin for the kernel to parallelise.
 pub fn matmul_rows<B: Backend>(x: Tensor<B, 2>, w: Tensor<B, 2>) -> Tensor<B, 2> {
+    if let Some(y) = crate::host_matmul::few_rows_matmul(&x, &w) {
+        return y;
+    }
     let [rows, d] = x.dims();
     let n = w.dims()[1];
     let threads = rayon::current_num_threads();
