@@ -1,6 +1,6 @@
 //! Encoded examples, seeded shuffling and padded batches.
 
-use burn::tensor::backend::Backend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor, TensorData};
 
 /// One training example ready for batching.
@@ -67,6 +67,18 @@ impl<B: Backend> TokenBatch<B> {
             tokens: Tensor::from_data(TensorData::new(ids, [b, t]), device),
             mask: Tensor::from_data(TensorData::new(mask, [b, t]), device),
             num_tokens,
+        }
+    }
+}
+
+impl<B: AutodiffBackend> TokenBatch<B> {
+    /// The same batch outside the autodiff graph (for gradient-free evaluation).
+    pub fn inner(&self) -> TokenBatch<B::InnerBackend> {
+        TokenBatch {
+            inputs: self.inputs.clone().map(Tensor::inner),
+            tokens: self.tokens.clone().inner(),
+            mask: self.mask.clone().inner(),
+            num_tokens: self.num_tokens,
         }
     }
 }

@@ -82,6 +82,12 @@ pub type FrozenBackward<B> = Box<dyn FnOnce(Tensor<B, 3>) -> Tensor<B, 3> + Send
 pub trait TrainModel<B: AutodiffBackend>: AutodiffModule<B> {
     /// Loss of one batch (a scalar).
     fn loss(&self, batch: &TokenBatch<B>) -> Tensor<B, 1>;
+    /// Loss of one batch for validation: the value of [`loss`](Self::loss), computed
+    /// without gradients where the model can (the default records the graph).
+    fn eval_loss(&self, batch: &TokenBatch<B>) -> f64 {
+        use burn::tensor::ElementConversion;
+        self.loss(batch).into_scalar().elem::<f64>()
+    }
     /// Names of the sub-modules whose parameters train (saved in checkpoints).
     fn trainable_parts(&self) -> Vec<&'static str>;
     /// Saves the trainable sub-modules into `dir` (one file per part); returns the files.
@@ -270,6 +276,15 @@ where
             }
         }
         report_nll_fused(&self.llm, prefix, tokens, mask)
+    }
+
+    fn eval_loss(&self, batch: &TokenBatch<B>) -> f64 {
+        use burn::tensor::ElementConversion;
+        // The inner model's forward pass only: no graph, no frozen backward pass.
+        self.valid()
+            .forward_loss(&batch.inner())
+            .into_scalar()
+            .elem::<f64>()
     }
 
     fn trainable_parts(&self) -> Vec<&'static str> {

@@ -242,7 +242,7 @@ pub fn evaluate<B: AutodiffBackend, M: TrainModel<B>>(
     for chunk in examples.chunks(batch_size.max(1)) {
         let refs: Vec<&EncodedExample> = chunk.iter().collect();
         let batch = TokenBatch::<B>::from_examples(&refs, pad_id, device);
-        let loss: f64 = model.loss(&batch).into_scalar().elem::<f64>();
+        let loss = model.eval_loss(&batch);
         sum += loss * batch.num_tokens as f64;
         tokens += batch.num_tokens;
     }
