@@ -117,6 +117,11 @@ fn task_columns(n: usize) -> usize {
 
 /// `x` `[rows, K]` × `w` → `[rows, N]`, row-major.
 fn multiply(x: &[f32], rows: usize, w: Weight<'_>) -> Vec<f32> {
+    if let WeightLayout::Rows { ld } = w.layout
+        && rows <= STREAM_ROWS
+    {
+        return stream(x, rows, w, ld);
+    }
     let n = w.n;
     let cols = task_columns(n);
     let blocks: Vec<(usize, Vec<f32>)> = (0..n.div_ceil(cols))
@@ -137,6 +142,74 @@ fn multiply(x: &[f32], rows: usize, w: Weight<'_>) -> Vec<f32> {
         }
     }
     y
+}
+
+/// Row counts up to this stream a row-major weight band by band ([`stream`]).
+const STREAM_ROWS: usize = 4;
+
+/// A few rows against a row-major weight, reading it strictly sequentially: each task
+/// takes a contiguous band of the weight's rows (one block of memory) and accumulates
+/// every output column over it; the bands' partial sums are then added in band order.
+/// With one or a few rows the product is bound by reading the weight, and a sequential
+/// read is the fastest there is, where column tiles read a few cache lines per row.
+fn stream(x: &[f32], rows: usize, w: Weight<'_>, ld: usize) -> Vec<f32> {
+    let (k, n) = (w.k, w.n);
+    let tasks = rayon::current_num_threads().min(k / 16).max(1);
+    let band = k.div_ceil(tasks);
+    let mut partials: Vec<Vec<f32>> = (0..k.div_ceil(band))
+        .into_par_iter()
+        .map(|t| {
+            let (k0, k1) = (t * band, ((t + 1) * band).min(k));
+            let mut acc = vec![0.0f32; rows * n];
+            band_product(x, rows, w, ld, k0..k1, &mut acc);
+            acc
+        })
+        .collect();
+    let mut y = partials.remove(0);
+    for p in partials {
+        for (a, b) in y.iter_mut().zip(p) {
+            *a += b;
+        }
+    }
+    y
+}
+
+/// `acc` `[rows, N]` += `x[:, band]` × `W[band, :]`.
+fn band_product(
+    x: &[f32],
+    rows: usize,
+    w: Weight<'_>,
+    ld: usize,
+    band: std::ops::Range<usize>,
+    acc: &mut [f32],
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        assert!(supported(), "few-row kernels need AVX-512F");
+        assert_eq!(x.len(), rows * w.k);
+        assert_eq!(acc.len(), rows * w.n);
+        assert!(band.end <= w.k && band.start < band.end);
+        assert!(
+            w.offset + (band.end - 1) * ld + w.n <= w.data.len(),
+            "weight view out of bounds"
+        );
+        // SAFETY: AVX-512F is present and every index formed lies within the bounds
+        // asserted above.
+        unsafe {
+            match rows {
+                1 => avx512::band::<1>(x, w, ld, band, acc),
+                2 => avx512::band::<2>(x, w, ld, band, acc),
+                3 => avx512::band::<3>(x, w, ld, band, acc),
+                4 => avx512::band::<4>(x, w, ld, band, acc),
+                _ => unreachable!("rows checked against STREAM_ROWS"),
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (x, rows, w, ld, band, acc);
+        unreachable!("few-row kernels are only dispatched on x86_64")
+    }
 }
 
 /// Whether this CPU runs the kernels (AVX-512F); elsewhere products keep the general
@@ -285,6 +358,77 @@ mod avx512 {
                         sum = (*xp.add(r * k + kk)).mul_add(wk, sum);
                     }
                     *op.add(r * len + c) = sum;
+                }
+            }
+        }
+    }
+
+    /// Weight rows multiplied per pass over the accumulators in [`band`].
+    const GROUP: usize = 4;
+
+    /// `acc[r, :] += Σ_{k ∈ band} x[r, k] · W[k, :]`, `GROUP` weight rows per pass over
+    /// the accumulators (one load and store of each accumulator vector per `GROUP`
+    /// multiply-adds), leftover rows one at a time.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn band<const R: usize>(
+        x: &[f32],
+        w: Weight<'_>,
+        ld: usize,
+        band: std::ops::Range<usize>,
+        acc: &mut [f32],
+    ) {
+        let mut kk = band.start;
+        // SAFETY: forwarded from the caller (bounds and CPU feature checked there).
+        unsafe {
+            while kk + GROUP <= band.end {
+                group::<R, GROUP>(x, w, ld, kk, acc);
+                kk += GROUP;
+            }
+            while kk < band.end {
+                group::<R, 1>(x, w, ld, kk, acc);
+                kk += 1;
+            }
+        }
+    }
+
+    /// `acc[r, :] += Σ_{i < G} x[r, k0 + i] · W[k0 + i, :]`; leftover columns scalar.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn group<const R: usize, const G: usize>(
+        x: &[f32],
+        w: Weight<'_>,
+        ld: usize,
+        k0: usize,
+        acc: &mut [f32],
+    ) {
+        let (k, n) = (w.k, w.n);
+        let body = n / LANES * LANES;
+        let (xp, wp, ap) = (x.as_ptr(), w.data.as_ptr(), acc.as_mut_ptr());
+        // SAFETY: `w.offset + (k0 + i) · ld + c < w.data.len()` for `i < G`, `c < n`
+        // (checked by the caller); `x` is `[R, k]` and `acc` `[R, n]`.
+        unsafe {
+            let rows: [*const f32; G] = std::array::from_fn(|i| wp.add(w.offset + (k0 + i) * ld));
+            let xs: [[f32; G]; R] =
+                std::array::from_fn(|r| std::array::from_fn(|i| *xp.add(r * k + k0 + i)));
+            let xv: [[__m512; G]; R] =
+                std::array::from_fn(|r| std::array::from_fn(|i| _mm512_set1_ps(xs[r][i])));
+            for c in (0..body).step_by(LANES) {
+                let wv: [__m512; G] = std::array::from_fn(|i| _mm512_loadu_ps(rows[i].add(c)));
+                for r in 0..R {
+                    let p = ap.add(r * n + c);
+                    let mut a = _mm512_loadu_ps(p);
+                    for i in 0..G {
+                        a = _mm512_fmadd_ps(xv[r][i], wv[i], a);
+                    }
+                    _mm512_storeu_ps(p, a);
+                }
+            }
+            for c in body..n {
+                for r in 0..R {
+                    let mut a = *ap.add(r * n + c);
+                    for i in 0..G {
+                        a = xs[r][i].mul_add(*rows[i].add(c), a);
+                    }
+                    *ap.add(r * n + c) = a;
                 }
             }
         }
