@@ -6,15 +6,18 @@
 //! their own tile layout, which for a few rows doubles that traffic (read, write, read
 //! again) and, for the tied output projection (the transposed embeddings), turns the
 //! read into a strided gather. The kernels here read the weight exactly once, in its
-//! stored layout, keeping all rows' partial sums in registers:
+//! stored layout:
 //!
-//! - weight `[K, N]` with unit column stride (a linear layer's `[in, out]`): for a tile
-//!   of columns, `acc[r] += x[r, k] · W[k, tile]` over `k`;
+//! - weight `[K, N]` with unit column stride (a linear layer's `[in, out]`), one to four
+//!   rows: each thread streams a contiguous band of the weight's rows and accumulates
+//!   every output column over it; the bands' partial sums are added in band order;
+//! - the same weight, five to sixteen rows: register tiles of columns,
+//!   `acc[r] += x[r, k] · W[k, tile]` over `k`, columns split across the thread pool;
 //! - weight given as the transpose of `[N, K]` rows (tied embeddings): `y[r, n] =
-//!   x[r] · E[n]`, several `n` at a time.
+//!   x[r] · E[n]`, several `n` at a time, columns split across the thread pool.
 //!
-//! Columns are split across the thread pool. Each output is a sum over `k` in order,
-//! with fused multiply-adds where the CPU has them.
+//! The kernels use AVX-512F fused multiply-adds; on other CPUs (and for autodiff tensors
+//! and other backends) [`few_rows_matmul`] declines and the general matmul runs.
 
 use burn::backend::flex::{Flex, FlexTensor};
 use burn::tensor::{DType, Shape, Tensor, TensorPrimitive, backend::Backend};
