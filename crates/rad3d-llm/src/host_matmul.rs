@@ -96,7 +96,7 @@ pub fn few_rows_matmul<B: Backend>(x: &Tensor<B, 2>, w: &Tensor<B, 2>) -> Option
     };
     let wf = flex_tensor(w)?;
     let weight = weight_view(&wf)?;
-    if weight.k != k {
+    if weight.k != k || k == 0 || weight.n == 0 {
         return None;
     }
     let xs = &xf.storage::<f32>()[..rows * k];
