@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use burn::backend::Flex;
 use burn::tensor::{Distribution, Tensor};
+use rad3d_llm::linear::matmul_rows;
 use rad3d_llm::{GenerationConfig, LlamaConfig, Llm, generate, synthetic_prefix};
 
 type B = Flex;
@@ -46,7 +47,8 @@ fn main() {
         batch as f64 / per_step
     );
 
-    // The matmuls alone, same shapes, one weight set per block.
+    // The matmuls alone, same shapes, one weight set per block, through the same
+    // `matmul_rows` (few-row kernels included) that decoding uses.
     let (d, i, v) = (cfg.hidden_size, cfg.intermediate_size, cfg.vocab_size);
     let qkv_out = (cfg.num_heads + 2 * cfg.num_kv_heads) * cfg.head_dim;
     let rnd = |r: usize, c: usize| {
@@ -68,20 +70,20 @@ fn main() {
     };
     let blocks = time(&|| {
         for (a, b, c, e) in &layers {
-            let _ = x.clone().matmul(a.clone()).into_data();
-            let _ = x.clone().matmul(b.clone());
-            let _ = x.clone().matmul(c.clone());
-            let _ = xi.clone().matmul(e.clone());
+            let _ = matmul_rows(x.clone(), a.clone()).into_data();
+            let _ = matmul_rows(x.clone(), b.clone());
+            let _ = matmul_rows(x.clone(), c.clone());
+            let _ = matmul_rows(xi.clone(), e.clone());
         }
     });
     let head_t = time(&|| {
-        let _ = x.clone().matmul(embed.clone().transpose()).into_data();
+        let _ = matmul_rows(x.clone(), embed.clone().transpose()).into_data();
     });
     let head_c = {
         let w = embed.clone().transpose().into_data();
         let w = Tensor::<B, 2>::from_data(w, &device);
         time(&|| {
-            let _ = x.clone().matmul(w.clone()).into_data();
+            let _ = matmul_rows(x.clone(), w.clone()).into_data();
         })
     };
     let bytes = 4.0 * (cfg.num_layers * d * (qkv_out + d + 2 * i + i)) as f64;

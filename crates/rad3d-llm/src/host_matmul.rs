@@ -8,10 +8,10 @@
 //! read into a strided gather. The kernels here read the weight exactly once, in its
 //! stored layout:
 //!
-//! - weight `[K, N]` with unit column stride (a linear layer's `[in, out]`), one to four
+//! - weight `[K, N]` with unit column stride (a linear layer's `[in, out]`), one to eight
 //!   rows: each thread streams a contiguous band of the weight's rows and accumulates
 //!   every output column over it; the bands' partial sums are added in band order;
-//! - the same weight, five to sixteen rows: register tiles of columns,
+//! - the same weight, nine to sixteen rows: register tiles of columns,
 //!   `acc[r] += x[r, k] · W[k, tile]` over `k`, columns split across the thread pool;
 //! - weight given as the transpose of `[N, K]` rows (tied embeddings): `y[r, n] =
 //!   x[r] · E[n]`, several `n` at a time, columns split across the thread pool.
@@ -148,7 +148,7 @@ fn multiply(x: &[f32], rows: usize, w: Weight<'_>) -> Vec<f32> {
 }
 
 /// Row counts up to this stream a row-major weight band by band ([`stream`]).
-const STREAM_ROWS: usize = 4;
+const STREAM_ROWS: usize = 8;
 
 /// A few rows against a row-major weight, reading it strictly sequentially: each task
 /// takes a contiguous band of the weight's rows (one block of memory) and accumulates
@@ -204,6 +204,10 @@ fn band_product(
                 2 => avx512::band::<2>(x, w, ld, band, acc),
                 3 => avx512::band::<3>(x, w, ld, band, acc),
                 4 => avx512::band::<4>(x, w, ld, band, acc),
+                5 => avx512::band::<5>(x, w, ld, band, acc),
+                6 => avx512::band::<6>(x, w, ld, band, acc),
+                7 => avx512::band::<7>(x, w, ld, band, acc),
+                8 => avx512::band::<8>(x, w, ld, band, acc),
                 _ => unreachable!("rows checked against STREAM_ROWS"),
             }
         }
