@@ -288,8 +288,7 @@ mod avx512 {
         // SAFETY: forwarded from the caller (bounds and CPU feature checked there).
         unsafe {
             match w.layout {
-                WeightLayout::Rows { ld } if R <= 6 => rows::<R, 4>(x, w, ld, start, len, out, 0),
-                WeightLayout::Rows { ld } if R <= 8 => rows::<R, 3>(x, w, ld, start, len, out, 0),
+                // Up to STREAM_ROWS rows never get here with this layout (see `multiply`).
                 WeightLayout::Rows { ld } if R <= 12 => rows::<R, 2>(x, w, ld, start, len, out, 0),
                 WeightLayout::Rows { ld } => rows::<R, 1>(x, w, ld, start, len, out, 0),
                 WeightLayout::Columns { ld } if R <= 3 => dots::<R, 8>(x, w, ld, start, len, out),
