@@ -59,7 +59,7 @@ pub use error::{LlmError, Result};
 pub use generate::{Decoding, GenerationConfig, generate, generate_streaming};
 pub use gpt2::{Gpt2, gpt2_from_tensors};
 pub use llama::{Llama, llama_from_tensors};
-pub use model::{CausalLm, Llm, SpecialTokens};
+pub use model::{CausalLm, FrozenBackward, Llm, SpecialTokens};
 pub use request::{
     GenerateOutput, GenerateRequest, Prompt, load_model, run_request, synthetic_prefix,
 };

@@ -24,6 +24,10 @@ pub struct SpecialTokens {
     pub pad: Option<u32>,
 }
 
+/// The backward pass of a frozen LM's forward pass: `∂L/∂hidden` → `∂L/∂embeddings`,
+/// computed without an autodiff graph (see [`CausalLm::forward_hidden_frozen`]).
+pub type FrozenBackward<B> = Box<dyn FnOnce(Tensor<B, 3>) -> Tensor<B, 3> + Send>;
+
 /// What the projector, training and metrics code need from a decoder-only LM,
 /// whatever its family.
 ///
@@ -81,6 +85,19 @@ pub trait CausalLm<B: Backend>: Module<B> + Sized {
         cache: Option<&mut KvCache<B>>,
     ) -> Tensor<B, 3> {
         self.logits(self.forward_hidden(embeds, mask, cache))
+    }
+
+    /// For a model whose every parameter is frozen: the final hidden states of complete
+    /// sequences `embeds` `[B, T, D]` (as [`forward_hidden`](Self::forward_hidden) without
+    /// mask or cache) plus the closed-form map from `∂L/∂hidden` to `∂L/∂embeds`, both
+    /// computed outside any autodiff graph. `None` (the default) for families without
+    /// such a path; training then records the forward pass in the graph instead.
+    fn forward_hidden_frozen(
+        &self,
+        embeds: Tensor<B, 3>,
+    ) -> Option<(Tensor<B, 3>, FrozenBackward<B>)> {
+        let _ = embeds;
+        None
     }
 
     /// A preallocated cache for `batch` sequences of up to `capacity` tokens.
@@ -143,6 +160,14 @@ impl<B: Backend> CausalLm<B> for Llama<B> {
     }
     fn output_weight(&self) -> Tensor<B, 2> {
         Llama::output_weight(self)
+    }
+    fn forward_hidden_frozen(
+        &self,
+        embeds: Tensor<B, 3>,
+    ) -> Option<(Tensor<B, 3>, FrozenBackward<B>)> {
+        let (hidden, tape) = self.forward_taped(embeds);
+        let model = self.clone();
+        Some((hidden, Box::new(move |d| model.backward_frozen(tape, d))))
     }
     fn new_cache(&self, batch: usize, capacity: usize, device: &B::Device) -> KvCache<B> {
         Llama::new_cache(self, batch, capacity, device)
@@ -245,6 +270,12 @@ impl<B: Backend> CausalLm<B> for Llm<B> {
     }
     fn output_weight(&self) -> Tensor<B, 2> {
         dispatch!(self, m => CausalLm::output_weight(m))
+    }
+    fn forward_hidden_frozen(
+        &self,
+        embeds: Tensor<B, 3>,
+    ) -> Option<(Tensor<B, 3>, FrozenBackward<B>)> {
+        dispatch!(self, m => m.forward_hidden_frozen(embeds))
     }
     fn new_cache(&self, batch: usize, capacity: usize, device: &B::Device) -> KvCache<B> {
         dispatch!(self, m => m.new_cache(batch, capacity, device))
