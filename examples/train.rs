@@ -20,6 +20,8 @@ use burn::module::AutodiffModule;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use rad3d_prefix::ctvit::cache::EmbeddingCache;
+use rad3d_prefix::llm::CausalLm;
+use rad3d_prefix::model::{PrefixModel, PromptIds, ReportTokenizer, load_llm};
 use rad3d_prefix::projector::{PrefixLayout, R2GEN_PROMPT_AFTER, R2GEN_PROMPT_BEFORE, Variant};
 use rad3d_prefix::train::*;
 use serde::{Deserialize, Serialize};
@@ -159,7 +161,7 @@ fn sweep_only(args: &Args, variant: Variant) -> anyhow::Result<()> {
     let device = Default::default();
     let d_model = match (&args.llm, args.d_model) {
         (_, Some(d)) => d,
-        (Some(p), None) => load_llm::<B>(p, &device)?.0.d_model(),
+        (Some(p), None) => load_llm::<B>(p, &device)?.0.hidden_size(),
         (None, None) => bail!("--sweep needs --d-model or --llm"),
     };
     println!("variant {variant}, D = {d_model}, input 512 + 18 logits where the variant uses them");
@@ -215,7 +217,7 @@ fn main() -> anyhow::Result<()> {
         manifest.examples.extend(v.examples);
     }
     let (llm, tok) = load_llm::<B>(&llm_path, &device)?;
-    let d_model = llm.d_model();
+    let d_model = llm.hidden_size();
     let cache = Cache(cache);
     let mut skipped = manifest.skipped.clone();
     let enc = |split, skipped: &mut SkipCounts| {
@@ -307,7 +309,7 @@ fn main() -> anyhow::Result<()> {
             args.generate_tokens,
             args.batch,
             &Default::default(),
-        );
+        )?;
         write_reports_csv(&out.join("reports_valid.csv"), &reports)?;
         write_reports_jsonl(&out.join("reports_valid.jsonl"), &reports)?;
         eprintln!("wrote {} validation reports", reports.len());

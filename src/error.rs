@@ -21,12 +21,18 @@ pub enum Error {
     /// The language model, its weights or its tokenizer.
     #[error(transparent)]
     Llm(#[from] rad3d_llm::LlmError),
+    /// The prefix model (projector + LLM), its records or its tokenizer.
+    #[error(transparent)]
+    Model(#[from] rad3d_model::ModelError),
     /// Report metrics.
     #[error(transparent)]
     Metrics(#[from] rad3d_metrics::MetricsError),
     /// Datasets, training and checkpoints.
     #[error(transparent)]
     Train(#[from] rad3d_train::TrainError),
+    /// A file or folder could not be written atomically.
+    #[error(transparent)]
+    Files(#[from] rad3d_io::IoError),
     /// A pipeline file could not be read or written.
     #[error("{path}: {source}")]
     Io {

@@ -24,14 +24,15 @@
 
 pub use rad3d_classifier as classifier;
 pub use rad3d_ctvit as ctvit;
+pub use rad3d_io as io;
 pub use rad3d_llm as llm;
 pub use rad3d_metrics as metrics;
+pub use rad3d_model as model;
 pub use rad3d_projector as projector;
 pub use rad3d_train as train;
 pub use rad3d_volume as volume;
 
 mod error;
-pub mod io;
 pub mod pipeline;
 pub mod quickstart;
 
@@ -45,6 +46,7 @@ pub mod prelude {
     pub use rad3d_classifier::{AnomalyClassifier, AnomalyClassifierConfig, LabelSet};
     pub use rad3d_ctvit::{CtVit, CtVitConfig};
     pub use rad3d_llm::{CausalLm, GenerationConfig, Llm, Tokenizer};
+    pub use rad3d_model::{PrefixModel, ReportTokenizer};
     pub use rad3d_projector::{Projector, ProjectorConfig, Variant};
     pub use rad3d_volume::{Preprocess, Volume, read_nifti};
 }

@@ -10,19 +10,18 @@
 use std::path::{Path, PathBuf};
 
 use burn::module::Module;
-use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use rad3d_classifier::{AnomalyClassifier, LabelSet, load_head, save_head};
 use rad3d_ctvit::{CtVit, CtVitConfig, load_ctclip_checkpoint};
-use rad3d_llm::{Gpt2Config, LlamaConfig, Llm, ModelConfig};
+use rad3d_llm::Llm;
+pub use rad3d_model::LlmSpec;
+use rad3d_model::{PrefixModel, PromptIds, ReportTokenizer, materialize};
 use rad3d_projector::{ProjectorConfig, Variant};
-use rad3d_train::{LmBackbone, PrefixModel, PromptIds, ReportTokenizer, WordTokenizer};
 use rad3d_volume::{Order, Preprocess, read_nifti};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::io::write_atomic;
 
 /// File name of the pipeline description inside a pipeline directory.
 pub const PIPELINE_FILE: &str = "pipeline.json";
@@ -80,38 +79,6 @@ impl PreprocessSpec {
     }
 }
 
-/// The LLM and its tokenizer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum LlmSpec {
-    /// A HF model directory or a `.gguf` file (tokenizer included).
-    Pretrained {
-        /// Directory or file.
-        path: PathBuf,
-        /// Fine-tuned weights (Burn record) replacing the pretrained ones (V-1).
-        weights: Option<PathBuf>,
-    },
-    /// A GPT-2-family model stored as a Burn record with a word-level vocabulary (the
-    /// quickstart's small LM).
-    Gpt2Record {
-        /// Architecture.
-        config: Gpt2Config,
-        /// Burn record (`.mpk`).
-        weights: PathBuf,
-        /// Vocabulary, one word per id.
-        words: Vec<String>,
-    },
-    /// A LLaMA-family model stored as a Burn record with a word-level vocabulary.
-    LlamaRecord {
-        /// Architecture.
-        config: LlamaConfig,
-        /// Burn record (`.mpk`).
-        weights: PathBuf,
-        /// Vocabulary, one word per id.
-        words: Vec<String>,
-    },
-}
-
 /// Everything `pipeline.json` holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PipelineConfig {
@@ -159,10 +126,6 @@ pub struct Pipeline<B: Backend> {
     device: B::Device,
 }
 
-fn recorder() -> NamedMpkFileRecorder<FullPrecisionSettings> {
-    NamedMpkFileRecorder::new()
-}
-
 fn resolve(dir: &Path, p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
@@ -179,28 +142,12 @@ fn config_err(path: &Path, reason: impl Into<String>) -> Error {
 }
 
 fn load_record<B: Backend, M: Module<B>>(m: M, path: &Path, device: &B::Device) -> Result<M> {
-    if !path.is_file() {
-        return Err(config_err(path, "weights file does not exist"));
-    }
-    m.load_file(path, &recorder(), device)
-        .map_err(|e| config_err(path, format!("cannot load Burn record: {e}")))
+    Ok(rad3d_model::load_record(m, path, device)?)
 }
 
-fn save_record<B: Backend, M: Module<B>>(m: M, path: &Path) -> Result<()> {
-    // Burn's recorder appends the extension itself; write beside and rename for atomicity.
-    let tmp = path.with_extension("partial");
-    m.save_file(&tmp, &recorder())
-        .map_err(|e| config_err(path, format!("cannot save Burn record: {e}")))?;
-    std::fs::rename(tmp.with_extension("mpk"), path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-fn word_tokenizer(words: &[String]) -> WordTokenizer {
-    // `fit` prepends the four special tokens and sorts the rest, which reproduces the
-    // stored vocabulary exactly.
-    WordTokenizer::fit(words.iter().skip(4).map(String::as_str))
+fn save_record<B: Backend, M: Module<B>>(m: &M, path: &Path) -> Result<()> {
+    rad3d_model::save_record(m, path)?;
+    Ok(())
 }
 
 impl<B: Backend> Pipeline<B> {
@@ -229,9 +176,9 @@ impl<B: Backend> Pipeline<B> {
         }
         // Burn draws random weights on first read, separately for each clone: fix them now
         // so `save` writes exactly the weights this pipeline generates with.
-        rad3d_train::materialize(&encoder);
-        rad3d_train::materialize(&classifier);
-        rad3d_train::materialize(&model);
+        materialize(&encoder);
+        materialize(&classifier);
+        materialize(&model);
         Ok(Self {
             preprocess: config.preprocess.to_preprocess(),
             config,
@@ -272,48 +219,7 @@ impl<B: Backend> Pipeline<B> {
             )
         })?;
 
-        let (llm, tokenizer): (Llm<B>, Box<dyn ReportTokenizer>) = match &config.llm {
-            LlmSpec::Pretrained { path, weights } => {
-                let (llm, tok) = rad3d_train::load_llm::<B>(&resolve(dir, path), device)?;
-                let llm = match weights {
-                    Some(w) => load_record(llm, &resolve(dir, w), device)?,
-                    None => llm,
-                };
-                (llm, Box::new(tok))
-            }
-            LlmSpec::Gpt2Record {
-                config: c,
-                weights,
-                words,
-            } => {
-                let llm = ModelConfig::from(c.clone()).init::<B>(0, device)?;
-                (
-                    load_record(llm, &resolve(dir, weights), device)?,
-                    Box::new(word_tokenizer(words)),
-                )
-            }
-            LlmSpec::LlamaRecord {
-                config: c,
-                weights,
-                words,
-            } => {
-                let llm = ModelConfig::from(c.clone()).init::<B>(0, device)?;
-                (
-                    load_record(llm, &resolve(dir, weights), device)?,
-                    Box::new(word_tokenizer(words)),
-                )
-            }
-        };
-        if tokenizer.vocab_size() > LmBackbone::vocab_size(&llm) {
-            return Err(config_err(
-                &file,
-                format!(
-                    "tokenizer has {} entries but the LLM only {} embeddings",
-                    tokenizer.vocab_size(),
-                    LmBackbone::vocab_size(&llm)
-                ),
-            ));
-        }
+        let (llm, tokenizer) = config.llm.load::<B>(dir, device)?;
         let variant: Variant = config.variant.parse()?;
         let mut model = PrefixModel::new(
             variant,
@@ -342,7 +248,7 @@ impl<B: Backend> Pipeline<B> {
         })?;
         let mut config = self.config.clone();
         config.encoder_weights = PathBuf::from("encoder.mpk");
-        save_record(self.encoder.clone(), &dir.join(&config.encoder_weights))?;
+        save_record(&self.encoder, &dir.join(&config.encoder_weights))?;
         config.classifier_weights = PathBuf::from("classifier.safetensors");
         save_head(
             &self.classifier,
@@ -350,24 +256,24 @@ impl<B: Backend> Pipeline<B> {
             dir.join(&config.classifier_weights),
         )?;
         config.projector_weights = PathBuf::from("projector.mpk");
-        save_record(
-            self.model.projector.clone(),
-            &dir.join(&config.projector_weights),
-        )?;
+        save_record(&self.model.projector, &dir.join(&config.projector_weights))?;
         match &mut config.llm {
             LlmSpec::Gpt2Record { weights, .. } | LlmSpec::LlamaRecord { weights, .. } => {
                 *weights = PathBuf::from("llm.mpk");
-                save_record(self.model.llm.clone(), &dir.join("llm.mpk"))?;
+                save_record(&self.model.llm, &dir.join("llm.mpk"))?;
             }
             LlmSpec::Pretrained { weights, .. } => {
                 if self.variant.llm_trainable() {
                     *weights = Some(PathBuf::from("llm.mpk"));
-                    save_record(self.model.llm.clone(), &dir.join("llm.mpk"))?;
+                    save_record(&self.model.llm, &dir.join("llm.mpk"))?;
                 }
             }
         }
         let json = serde_json::to_string_pretty(&config).expect("plain data");
-        write_atomic(&dir.join(PIPELINE_FILE), json.as_bytes())
+        Ok(rad3d_io::write_atomic(
+            &dir.join(PIPELINE_FILE),
+            json.as_bytes(),
+        )?)
     }
 
     /// The description this pipeline was built from.
@@ -456,11 +362,9 @@ impl<B: Backend> Pipeline<B> {
         let input = self
             .variant
             .projector_input(latent, Some(logits.detach()))?;
-        let prefix = self.model.prefix(input);
         let ids =
             self.model
-                .llm
-                .greedy(prefix, self.config.max_new_tokens, self.tokenizer.eos_id());
+                .generate(input, self.config.max_new_tokens, self.tokenizer.eos_id())?;
         Ok(ids
             .iter()
             .zip(probs.chunks(n))

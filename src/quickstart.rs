@@ -19,18 +19,19 @@ use rad3d_classifier::{
     write_bar_chart,
 };
 use rad3d_ctvit::CtVitConfig;
+use rad3d_io::SplitMix64;
 use rad3d_llm::{Gpt2Config, Llm, ModelConfig};
 use rad3d_metrics::meteor::{Meteor, MeteorResources};
 use rad3d_metrics::significance::{ResampleConfig, bootstrap};
 use rad3d_metrics::{Corpus, CorpusMetric, coco, text::basic_tokenize};
+use rad3d_model::{PrefixModel, PromptIds, ReportTokenizer, WordTokenizer};
 use rad3d_projector::Variant;
 use rad3d_train::synthetic::{
     FindingTemplate, extract_findings, finding_f1, findings_note, note_len,
 };
 use rad3d_train::{
-    Embedding, EncodedExample, Example, LmBackbone, PrefixModel, PromptIds, ReportTokenizer,
-    Silent, SkipCounts, Split, TextLm, TrainConfig, WordTokenizer, encode_examples,
-    generate_reports, train, write_reports_csv,
+    Embedding, EncodedExample, Example, Silent, SkipCounts, Split, TextLm, TrainConfig,
+    encode_examples, generate_reports, train, write_reports_csv,
 };
 use rad3d_volume::{Finding, Order, Phantom, PhantomConfig, Preprocess, Side, read_nifti};
 use serde::{Deserialize, Serialize};
@@ -166,22 +167,6 @@ struct Study {
     split: Split,
 }
 
-/// SplitMix64: a tiny seeded generator, enough for cohort sampling.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn uniform(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 fn templates() -> Vec<FindingTemplate> {
     FINDINGS
         .iter()
@@ -192,7 +177,7 @@ fn templates() -> Vec<FindingTemplate> {
 /// The cohort: each finding present with probability 0.35, a CT-RATE-style report that
 /// states every finding as present or absent, in a fixed order as CT-RATE reports do.
 fn cohort(config: &QuickstartConfig) -> Vec<Study> {
-    let mut rng = Rng(config.seed);
+    let mut rng = SplitMix64::new(config.seed);
     let templates = templates();
     let splits = [
         (Split::Train, config.n_train, "train"),
@@ -213,7 +198,7 @@ fn cohort(config: &QuickstartConfig) -> Vec<Study> {
                 } else {
                     &template.negative
                 };
-                sentences.push(pool[(rng.next() % pool.len() as u64) as usize].clone());
+                sentences.push(pool[(rng.next_u64() % pool.len() as u64) as usize].clone());
                 if present {
                     let f = match finding {
                         Finding::PleuralEffusion(_) if rng.uniform() < 0.5 => {
@@ -502,7 +487,7 @@ pub fn run<B: AutodiffBackend>(
     };
     let (llm, tokenizer): (Llm<B>, Box<dyn ReportTokenizer>) = match &config.llm {
         Some(path) => {
-            let (llm, tok) = rad3d_train::load_llm::<B>(path, device)?;
+            let (llm, tok) = rad3d_model::load_llm::<B>(path, device)?;
             progress(&format!("decoder: {} (frozen)", path.display()));
             (llm, Box::new(tok))
         }
@@ -587,7 +572,7 @@ pub fn run<B: AutodiffBackend>(
             (outcome.model.into_inner(), Box::new(tok))
         }
     };
-    let d_model = LmBackbone::d_model(&llm);
+    let d_model = rad3d_llm::CausalLm::hidden_size(&llm);
 
     // 4–5. Every variant: train, decode the test split greedily, score.
     let meteor = match MeteorResources::default_location() {
@@ -652,7 +637,7 @@ pub fn run<B: AutodiffBackend>(
         let run_dir = config.out_dir.join("runs").join(variant.name());
         let outcome = train(model, &tr, &va, &cfg, &run_dir, &mut Silent, device)?;
         let model = outcome.model.valid();
-        let reports = generate_reports(&model, &te, tokenizer.as_ref(), 120, 16, device);
+        let reports = generate_reports(&model, &te, tokenizer.as_ref(), 120, 16, device)?;
         write_reports_csv(
             &config
                 .out_dir
@@ -717,7 +702,7 @@ pub fn run<B: AutodiffBackend>(
         seconds: start.elapsed().as_secs_f64(),
     };
     let json = config.out_dir.join("metrics.json");
-    crate::io::write_atomic(
+    rad3d_io::write_atomic(
         &json,
         serde_json::to_string_pretty(&report)
             .expect("plain data")

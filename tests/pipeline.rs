@@ -4,9 +4,9 @@
 use burn::backend::Flex;
 use rad3d_prefix::classifier::{AnomalyClassifierConfig, LabelSet};
 use rad3d_prefix::llm::{Gpt2Config, ModelConfig};
+use rad3d_prefix::model::{PrefixModel, PromptIds, ReportTokenizer, WordTokenizer};
 use rad3d_prefix::prelude::*;
 use rad3d_prefix::quickstart::{quickstart_encoder, quickstart_preprocess};
-use rad3d_prefix::train::{PrefixModel, PromptIds, ReportTokenizer, WordTokenizer};
 use rad3d_prefix::volume::{Finding, Phantom, PhantomConfig};
 
 type B = Flex;

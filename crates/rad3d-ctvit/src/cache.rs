@@ -445,14 +445,10 @@ impl EmbeddingCacheWriter {
             .map_err(|e| cache_err(&self.dir, format!("serialising shard: {e:?}")))?;
         let name = format!("{}-{:05}.safetensors", self.tag, self.next_seq);
         let final_path = self.dir.join(&name);
-        let tmp_path = self.dir.join(format!(".{name}.tmp"));
-        {
-            let mut file = fs::File::create(&tmp_path).map_err(|e| CtVitError::io(&tmp_path, e))?;
-            file.write_all(&bytes)
-                .map_err(|e| CtVitError::io(&tmp_path, e))?;
-            file.sync_all().map_err(|e| CtVitError::io(&tmp_path, e))?;
-        }
-        fs::rename(&tmp_path, &final_path).map_err(|e| CtVitError::io(&final_path, e))?;
+        rad3d_io::write_atomic(&final_path, &bytes).map_err(|e| match e {
+            rad3d_io::IoError::Io { path, source } => CtVitError::io(&path, source),
+            other => cache_err(&self.dir, other.to_string()),
+        })?;
         tracing::debug!(shard = %final_path.display(), volumes = n, "wrote cache shard");
         self.next_seq += 1;
         self.pending_names.clear();

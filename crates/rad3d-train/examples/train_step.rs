@@ -15,8 +15,9 @@ use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Int, Tensor};
 use rad3d_llm::{Llm, ModelConfig};
+use rad3d_model::{PrefixModel, PromptIds, load_llm};
 use rad3d_projector::Variant;
-use rad3d_train::{PrefixModel, PromptIds, TokenBatch, TrainModel, load_llm};
+use rad3d_train::{TokenBatch, TrainModel};
 
 type B = Autodiff<Flex>;
 

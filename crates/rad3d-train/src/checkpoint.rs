@@ -7,7 +7,7 @@
 //! the manifest before anything is deserialised.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -51,70 +51,30 @@ fn digest(path: &Path) -> Result<FileEntry> {
     Ok(FileEntry { size, sha256 })
 }
 
-fn sync_file(path: &Path) -> Result<()> {
-    std::fs::File::open(path)
-        .and_then(|f| f.sync_all())
-        .map_err(io_err(path))
-}
-
 /// Writes a checkpoint to `dest` atomically. `fill` writes the files into the temporary
 /// folder it is given; every regular file it leaves there goes into the manifest.
 pub fn write_atomic(dest: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    let parent = dest.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(io_err(parent))?;
-    let name = dest
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "checkpoint".into());
-    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(io_err(&tmp))?;
-    }
-    std::fs::create_dir_all(&tmp).map_err(io_err(&tmp))?;
-    fill(&tmp)?;
-    let mut manifest = Manifest::default();
-    let mut entries: Vec<_> = std::fs::read_dir(&tmp)
-        .map_err(io_err(&tmp))?
-        .filter_map(|e| e.ok())
-        .collect();
-    entries.sort_by_key(|e| e.file_name());
-    for e in entries {
-        let p = e.path();
-        if p.is_file() {
-            sync_file(&p)?;
-            manifest
-                .files
-                .insert(e.file_name().to_string_lossy().into_owned(), digest(&p)?);
+    rad3d_io::write_dir_atomic(dest, |tmp| {
+        fill(tmp)?;
+        let mut manifest = Manifest::default();
+        let mut entries: Vec<_> = std::fs::read_dir(tmp)
+            .map_err(io_err(tmp))?
+            .filter_map(|e| e.ok())
+            .collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let p = e.path();
+            if p.is_file() {
+                rad3d_io::sync_file(&p)?;
+                manifest
+                    .files
+                    .insert(e.file_name().to_string_lossy().into_owned(), digest(&p)?);
+            }
         }
-    }
-    let mpath = tmp.join(MANIFEST);
-    {
-        let mut f = std::fs::File::create(&mpath).map_err(io_err(&mpath))?;
-        f.write_all(
-            serde_json::to_string_pretty(&manifest)
-                .expect("plain struct")
-                .as_bytes(),
-        )
-        .and_then(|_| f.sync_all())
-        .map_err(io_err(&mpath))?;
-    }
-    // Swap in: the old checkpoint is moved aside first (a directory rename cannot
-    // replace a non-empty directory); `resolve` falls back to it if we die in between.
-    let old = parent.join(format!(".{name}.old"));
-    if old.exists() {
-        std::fs::remove_dir_all(&old).map_err(io_err(&old))?;
-    }
-    if dest.exists() {
-        std::fs::rename(dest, &old).map_err(io_err(dest))?;
-    }
-    std::fs::rename(&tmp, dest).map_err(io_err(dest))?;
-    if let Ok(d) = std::fs::File::open(parent) {
-        let _ = d.sync_all();
-    }
-    if old.exists() {
-        std::fs::remove_dir_all(&old).map_err(io_err(&old))?;
-    }
-    Ok(())
+        let json = serde_json::to_string_pretty(&manifest).expect("plain struct");
+        rad3d_io::write_atomic(&tmp.join(MANIFEST), json.as_bytes())?;
+        Ok(())
+    })
 }
 
 /// The folder to load for `dest`: `dest` itself, or the previous checkpoint if the
@@ -123,8 +83,7 @@ pub fn resolve(dest: &Path) -> Option<PathBuf> {
     if dest.join(MANIFEST).exists() {
         return Some(dest.to_path_buf());
     }
-    let name = dest.file_name()?.to_string_lossy().into_owned();
-    let old = dest.parent()?.join(format!(".{name}.old"));
+    let old = rad3d_io::previous_dir(dest);
     old.join(MANIFEST).exists().then_some(old)
 }
 

@@ -7,7 +7,7 @@ use rad3d_projector::{PrefixInput, Variant};
 use crate::batch::EncodedExample;
 use crate::dataset::{Example, SkipCounts};
 use crate::error::{Result, TrainError};
-use crate::tokenizer::ReportTokenizer;
+use rad3d_model::ReportTokenizer;
 
 /// What the cache holds for one volume.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,7 +95,7 @@ pub fn encode_examples(
 mod tests {
     use super::*;
     use crate::dataset::Split;
-    use crate::tokenizer::WordTokenizer;
+    use rad3d_model::WordTokenizer;
 
     #[test]
     fn v3_concatenates_logits_and_skips_missing() {

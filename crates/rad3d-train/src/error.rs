@@ -54,6 +54,12 @@ pub enum TrainError {
     /// The projector rejected its configuration or weights.
     #[error(transparent)]
     Projector(#[from] rad3d_projector::ProjectorError),
+    /// A file or folder could not be written atomically.
+    #[error(transparent)]
+    Files(#[from] rad3d_io::IoError),
+    /// The model (projector + LLM) could not be assembled, loaded or run.
+    #[error(transparent)]
+    Model(#[from] rad3d_model::ModelError),
 }
 
 /// Result alias of this crate.

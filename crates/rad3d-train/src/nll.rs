@@ -12,23 +12,31 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{IndexingUpdateOp, Int, Tensor};
 use rayon::prelude::*;
 
-use crate::model::LmBackbone;
+use rad3d_llm::CausalLm;
 
 /// An LM's output projection: `logits = hidden · weight (+ bias)`.
 #[derive(Debug, Clone)]
-pub struct OutputHead<B: Backend> {
+pub(crate) struct OutputHead<B: Backend> {
     /// `[D, V]` (for tied embeddings, a transposed view of them).
-    pub weight: Tensor<B, 2>,
+    pub(crate) weight: Tensor<B, 2>,
     /// `[V]`, if the head has one.
-    pub bias: Option<Tensor<B, 1>>,
+    pub(crate) bias: Option<Tensor<B, 1>>,
 }
 
 impl<B: Backend> OutputHead<B> {
+    /// The head of `llm` (no family here has an output bias).
+    fn of<L: CausalLm<B>>(llm: &L) -> Self {
+        Self {
+            weight: llm.output_weight(),
+            bias: None,
+        }
+    }
+
     /// Logits of `hidden`.
     ///
     /// # Shapes
     /// - hidden: `[rows, D]` → `[rows, V]`
-    pub fn forward(&self, hidden: Tensor<B, 2>) -> Tensor<B, 2> {
+    pub(crate) fn forward(&self, hidden: Tensor<B, 2>) -> Tensor<B, 2> {
         let logits = hidden.matmul(self.weight.clone());
         match &self.bias {
             Some(b) => logits + b.clone().unsqueeze::<2>(),
@@ -43,7 +51,7 @@ impl<B: Backend> OutputHead<B> {
 ///
 /// # Shapes
 /// - prefix: `[batch, P, D]`, tokens: `[batch, T]` → `[batch · T, D]`
-fn report_hidden<B: Backend, L: LmBackbone<B>>(
+fn report_hidden<B: Backend, L: CausalLm<B>>(
     llm: &L,
     prefix: Tensor<B, 3>,
     tokens: Tensor<B, 2, Int>,
@@ -51,7 +59,7 @@ fn report_hidden<B: Backend, L: LmBackbone<B>>(
     let [batch, p, d] = prefix.dims();
     let [_, t] = tokens.dims();
     let inputs = llm.embed(tokens.slice([0..batch, 0..t - 1]));
-    let hidden = llm.hidden(Tensor::cat(vec![prefix, inputs], 1));
+    let hidden = llm.forward_hidden(Tensor::cat(vec![prefix, inputs], 1), None, None);
     // Only these positions reach the output projection: the prefix's other positions
     // predict nothing, and their logits would be a tenth of the step's largest product.
     hidden
@@ -90,16 +98,25 @@ fn row_weights<B: Backend>(mask: Tensor<B, 2>) -> Tensor<B, 2> {
 ///
 /// # Shapes
 /// - prefix: `[batch, P, D]`, tokens: `[batch, T]`, mask: `[batch, T]` → `[1]`
-pub fn report_nll<B: Backend, L: LmBackbone<B>>(
+pub fn report_nll<B: Backend, L: CausalLm<B>>(
     llm: &L,
     prefix: Tensor<B, 3>,
     tokens: Tensor<B, 2, Int>,
     mask: Tensor<B, 2>,
 ) -> Tensor<B, 1> {
-    let [batch, t] = tokens.dims();
     let hidden = report_hidden(llm, prefix, tokens.clone());
-    let logits = llm.output_head().forward(hidden);
-    let (nll, _, _) = row_nll(logits, tokens.reshape([batch * t, 1]));
+    nll_of_hidden(&OutputHead::of(llm), hidden, tokens, mask)
+}
+
+/// The loss of [`report_nll`] from the hidden states at report positions `[batch · T, D]`.
+pub(crate) fn nll_of_hidden<B: Backend>(
+    head: &OutputHead<B>,
+    hidden: Tensor<B, 2>,
+    tokens: Tensor<B, 2, Int>,
+    mask: Tensor<B, 2>,
+) -> Tensor<B, 1> {
+    let [batch, t] = tokens.dims();
+    let (nll, _, _) = row_nll(head.forward(hidden), tokens.reshape([batch * t, 1]));
     (nll * row_weights(mask)).sum()
 }
 
@@ -113,14 +130,24 @@ pub fn report_nll<B: Backend, L: LmBackbone<B>>(
 ///
 /// # Shapes
 /// - prefix: `[batch, P, D]`, tokens: `[batch, T]`, mask: `[batch, T]` → `[1]`
-pub fn report_nll_fused<B: AutodiffBackend, L: LmBackbone<B>>(
+pub fn report_nll_fused<B: AutodiffBackend, L: CausalLm<B>>(
     llm: &L,
     prefix: Tensor<B, 3>,
     tokens: Tensor<B, 2, Int>,
     mask: Tensor<B, 2>,
 ) -> Tensor<B, 1> {
     let hidden = report_hidden(llm, prefix, tokens.clone());
-    let head = llm.output_head();
+    fused_nll_of_hidden(OutputHead::of(llm), hidden, tokens, mask)
+}
+
+/// The loss of [`report_nll_fused`] from the hidden states at report positions
+/// `[batch · T, D]`.
+pub(crate) fn fused_nll_of_hidden<B: AutodiffBackend>(
+    head: OutputHead<B>,
+    hidden: Tensor<B, 2>,
+    tokens: Tensor<B, 2, Int>,
+    mask: Tensor<B, 2>,
+) -> Tensor<B, 1> {
     let h = hidden.clone().inner();
     let w = head.weight.clone().inner();
     let inner_head = OutputHead {
@@ -144,12 +171,12 @@ pub fn report_nll_fused<B: AutodiffBackend, L: LmBackbone<B>>(
 
 /// [`report_nll`] for training with a frozen LM (`frozen`: the LM outside the graph,
 /// e.g. `llm.valid()`): the LM's forward and backward passes both run outside the
-/// autodiff graph through [`LmBackbone::hidden_frozen_backward`], and the graph records
+/// autodiff graph through [`CausalLm::forward_hidden_frozen`], and the graph records
 /// only `Σ prefix ⊙ ∂L/∂prefix`. `None` when the LM has no frozen backward pass.
 ///
 /// # Shapes
 /// - prefix: `[batch, P, D]`, tokens: `[batch, T]`, mask: `[batch, T]` → `[1]`
-pub fn report_nll_frozen<B: AutodiffBackend, L: LmBackbone<B::InnerBackend>>(
+pub fn report_nll_frozen<B: AutodiffBackend, L: CausalLm<B::InnerBackend>>(
     frozen: &L,
     prefix: Tensor<B, 3>,
     tokens: Tensor<B, 2, Int>,
@@ -201,7 +228,7 @@ pub fn report_nll_frozen<B: AutodiffBackend, L: LmBackbone<B::InnerBackend>>(
 /// One group of rows of [`report_nll_frozen`]: the rows' share of the loss (`[1]`) and
 /// `∂L/∂prefix` `[rows, P, D]`, for LM inputs `x` `[rows, P + T − 1, D]`, tokens and
 /// per-token weights `[rows, T]`.
-fn frozen_rows<B: Backend, L: LmBackbone<B>>(
+fn frozen_rows<B: Backend, L: CausalLm<B>>(
     lm: &L,
     x: Tensor<B, 3>,
     tokens: Tensor<B, 2, Int>,
@@ -210,11 +237,11 @@ fn frozen_rows<B: Backend, L: LmBackbone<B>>(
 ) -> Option<(Tensor<B, 1>, Tensor<B, 3>)> {
     let [rows, t] = tokens.dims();
     let d = x.dims()[2];
-    let (hidden, backward) = lm.hidden_frozen_backward(x)?;
+    let (hidden, backward) = lm.forward_hidden_frozen(x)?;
     let h = hidden
         .slice([0..rows, p - 1..p - 1 + t, 0..d])
         .reshape([rows * t, d]);
-    let head = lm.output_head();
+    let head = OutputHead::of(lm);
     let (loss, grad) = head_loss(&head, h, tokens, weights.reshape([rows * t, 1]));
     let dh = grad.matmul(head.weight.transpose()).reshape([rows, t, d]);
     // Positions before the last prefix slot predict nothing: their gradient is zero.
@@ -271,7 +298,7 @@ mod tests {
         bias: Option<Param<Tensor<B, 1>>>,
     }
 
-    impl<B: Backend> LmBackbone<B> for Toy<B> {
+    impl<B: Backend> Toy<B> {
         fn d_model(&self) -> usize {
             self.embed.dims()[1]
         }
@@ -300,6 +327,15 @@ mod tests {
                 weight: self.head.val(),
                 bias: self.bias.as_ref().map(|b| b.val()),
             }
+        }
+        /// The hidden states at report positions, as `report_hidden` takes them from an LLM.
+        fn report_hidden(&self, prefix: Tensor<B, 3>, tokens: Tensor<B, 2, Int>) -> Tensor<B, 2> {
+            let [b, p, d] = prefix.dims();
+            let [_, t] = tokens.dims();
+            let x = Tensor::cat(vec![prefix, self.embed(tokens.slice([0..b, 0..t - 1]))], 1);
+            self.hidden(x)
+                .slice([0..b, p - 1..p - 1 + t, 0..d])
+                .reshape([b * t, d])
         }
     }
 
@@ -448,8 +484,9 @@ mod tests {
             m[2 * t - 2..2 * t].fill(0.0);
             let mask = Tensor::<A, 2>::from_data(TensorData::new(m, [b, t]), &device);
             let want = plain_nll(&lm, prefix.clone(), tokens.clone(), mask.clone());
-            let got = report_nll_fused(&lm, prefix.clone(), tokens.clone(), mask.clone());
-            let plain = report_nll(&lm, prefix.clone(), tokens.clone(), mask.clone());
+            let hidden = || lm.report_hidden(prefix.clone(), tokens.clone());
+            let got = fused_nll_of_hidden(lm.output_head(), hidden(), tokens.clone(), mask.clone());
+            let plain = nll_of_hidden(&lm.output_head(), hidden(), tokens.clone(), mask.clone());
             for other in [&got, &plain] {
                 other
                     .clone()

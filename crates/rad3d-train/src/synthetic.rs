@@ -4,9 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::batch::SplitMix64;
 use crate::dataset::{Example, Split};
 use crate::encode::Embedding;
+use rad3d_io::SplitMix64;
 
 /// One finding: its name as written in reports, and its sentences.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,10 +78,7 @@ impl SyntheticStudy {
 }
 
 fn gauss(rng: &mut SplitMix64) -> f32 {
-    // Box–Muller on two uniforms in (0, 1].
-    let u1 = ((rng.next_u64() >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
-    let u2 = ((rng.next_u64() >> 11) as f64) / (1u64 << 53) as f64;
-    ((-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()) as f32
+    rng.gauss() as f32
 }
 
 /// Options of [`synthetic_studies`].
@@ -146,11 +143,7 @@ pub fn synthetic_studies(
         .map(|i| {
             let labels: Vec<f32> = findings
                 .iter()
-                .map(|_| {
-                    f32::from(
-                        ((rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64) < opts.prevalence,
-                    )
-                })
+                .map(|_| f32::from(rng.uniform() < opts.prevalence))
                 .collect();
             let mut latent: Vec<f32> = (0..opts.d_latent)
                 .map(|_| gauss(&mut rng) * noise)

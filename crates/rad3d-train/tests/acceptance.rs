@@ -11,6 +11,7 @@ use burn::backend::{Autodiff, Flex};
 use burn::module::AutodiffModule;
 use burn::tensor::backend::Backend;
 use common::TinyLmConfig;
+use rad3d_model::{PrefixModel, PromptIds, ReportTokenizer, WordTokenizer};
 use rad3d_projector::Variant;
 use rad3d_train::synthetic::{
     SyntheticOptions, SyntheticStudy, ct_rate_style_findings, extract_findings, finding_f1,
@@ -67,9 +68,9 @@ fn v3_learns_to_report_the_findings() {
             .collect()
     };
     let lm_config = TrainConfig {
-        epochs: 10,
+        epochs: 20,
         batch_size: 16,
-        lr: 3e-3,
+        lr: 5e-3,
         pad_id: 0,
         ..Default::default()
     };
@@ -121,7 +122,7 @@ fn v3_learns_to_report_the_findings() {
 
     // 3. Greedy reports on the validation split, scored at the finding level.
     let model = out.model.valid();
-    let reports = generate_reports(&model, &valid_v3, &tok, 80, 16, &device);
+    let reports = generate_reports(&model, &valid_v3, &tok, 80, 16, &device).unwrap();
     let pred: Vec<Vec<bool>> = reports
         .iter()
         .map(|r| extract_findings(&r.generated, findings))

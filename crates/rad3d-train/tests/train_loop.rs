@@ -12,6 +12,7 @@ use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 use common::{TinyLm, TinyLmConfig};
+use rad3d_model::{PrefixModel, PromptIds, ReportTokenizer, WordTokenizer};
 use rad3d_projector::Variant;
 use rad3d_train::synthetic::{SyntheticOptions, ct_rate_style_findings, synthetic_studies};
 use rad3d_train::*;
@@ -107,11 +108,11 @@ fn frozen_llm_gets_no_gradients_and_no_adam_state_v1_does() {
             .copied()
             .filter(|id| gp.get::<Flex, 1>(*id).is_some() || gp.get::<Flex, 2>(*id).is_some())
             .collect();
-        let llm_before: Vec<f32> = m.llm.head.weight.val().into_data().to_vec().unwrap();
+        let llm_before: Vec<f32> = m.llm.wte.val().into_data().to_vec().unwrap();
         let mut optim = AdamConfig::new().init::<B, PrefixModel<B, TinyLm<B>>>();
         let m = optim.step(1e-2, m, gp);
         let state: HashSet<ParamId> = optim.to_record().keys().copied().collect();
-        let llm_after: Vec<f32> = m.llm.head.weight.val().into_data().to_vec().unwrap();
+        let llm_after: Vec<f32> = m.llm.wte.val().into_data().to_vec().unwrap();
         assert!(
             projector_ids.is_subset(&with_grad),
             "{variant}: every projector tensor has a gradient"

@@ -1,12 +1,13 @@
-//! The tokenizer interface the training code needs, and a word-level tokenizer for
-//! synthetic corpora.
+//! The one tokenizer interface of the project's models ([`ReportTokenizer`]), and a
+//! word-level tokenizer for synthetic corpora.
 
 use std::collections::HashMap;
 
-use crate::error::{Result, TrainError};
+use crate::error::{ModelError, Result};
 
-/// Turns report text into ids and back. Implemented for the LLM crate's tokenizers and
-/// for [`WordTokenizer`].
+/// Turns report text into ids and back. Implemented for the LLM crate's tokenizers
+/// ([`LlmTokenizer`](crate::LlmTokenizer), with the model's special tokens) and for
+/// [`WordTokenizer`].
 pub trait ReportTokenizer {
     /// Token ids of `text`, without BOS/EOS.
     fn encode(&self, text: &str) -> Result<Vec<u32>>;
@@ -87,7 +88,7 @@ impl ReportTokenizer for WordTokenizer {
             .into_iter()
             .map(|w| {
                 self.index.get(&w).copied().ok_or_else(|| {
-                    TrainError::Tokenizer(format!("word `{w}` is not in the vocabulary"))
+                    ModelError::Tokenizer(format!("word `{w}` is not in the vocabulary"))
                 })
             })
             .collect()

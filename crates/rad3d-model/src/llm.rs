@@ -1,0 +1,164 @@
+//! Adapters to the LLM crate: its tokenizers as [`ReportTokenizer`]s with the model's
+//! special tokens, loading a pretrained LLM by path, and [`LlmSpec`], the serialisable
+//! description of an LLM that a saved pipeline or training run refers to.
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::backend::Backend;
+use rad3d_llm::{CausalLm, Gpt2Config, LlamaConfig, Llm, ModelConfig, SpecialTokens, Tokenizer};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ModelError, Result};
+use crate::record::load_record;
+use crate::tokenizer::{ReportTokenizer, WordTokenizer};
+
+/// An LLM-crate tokenizer with the model's special tokens.
+#[derive(Debug, Clone)]
+pub struct LlmTokenizer {
+    /// The tokenizer.
+    pub tokenizer: Tokenizer,
+    /// The model's bos/eos/pad.
+    pub special: SpecialTokens,
+}
+
+impl ReportTokenizer for LlmTokenizer {
+    fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        self.tokenizer
+            .encode(text, false)
+            .map_err(|e| ModelError::Tokenizer(e.to_string()))
+    }
+
+    fn decode(&self, ids: &[u32]) -> String {
+        self.tokenizer.decode(ids, true).unwrap_or_default()
+    }
+
+    fn eos_id(&self) -> u32 {
+        self.special.eos.first().copied().unwrap_or(0)
+    }
+
+    fn bos_id(&self) -> Option<u32> {
+        self.special.bos
+    }
+
+    fn vocab_size(&self) -> usize {
+        self.tokenizer.vocab_size()
+    }
+}
+
+/// Loads an LLM and its tokenizer from a HF directory (`config.json`, safetensors,
+/// `tokenizer.json`) or a `.gguf` file.
+pub fn load_llm<B: Backend>(path: &Path, device: &B::Device) -> Result<(Llm<B>, LlmTokenizer)> {
+    let (model, tokenizer) = if path.extension().is_some_and(|e| e == "gguf") {
+        rad3d_llm::gguf::load_gguf::<B>(path, device)?
+    } else {
+        let model = Llm::<B>::from_hf_dir(path, device)?;
+        (model, Tokenizer::from_dir(path)?)
+    };
+    let special = CausalLm::special_tokens(&model);
+    Ok((model, LlmTokenizer { tokenizer, special }))
+}
+
+/// The LLM and its tokenizer, as a saved pipeline or run describes them. Relative paths
+/// are resolved against the directory of the file that holds the spec.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LlmSpec {
+    /// A HF model directory or a `.gguf` file (tokenizer included).
+    Pretrained {
+        /// Directory or file.
+        path: PathBuf,
+        /// Fine-tuned weights (Burn record) replacing the pretrained ones (V-1).
+        weights: Option<PathBuf>,
+    },
+    /// A GPT-2-family model stored as a Burn record with a word-level vocabulary (the
+    /// quickstart's small LM).
+    Gpt2Record {
+        /// Architecture.
+        config: Gpt2Config,
+        /// Burn record (`.mpk`).
+        weights: PathBuf,
+        /// Vocabulary, one word per id.
+        words: Vec<String>,
+    },
+    /// A LLaMA-family model stored as a Burn record with a word-level vocabulary.
+    LlamaRecord {
+        /// Architecture.
+        config: LlamaConfig,
+        /// Burn record (`.mpk`).
+        weights: PathBuf,
+        /// Vocabulary, one word per id.
+        words: Vec<String>,
+    },
+}
+
+fn resolve(dir: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        dir.join(p)
+    }
+}
+
+fn word_tokenizer(words: &[String]) -> WordTokenizer {
+    // `fit` prepends the four special tokens and sorts the rest, which reproduces the
+    // stored vocabulary exactly.
+    WordTokenizer::fit(words.iter().skip(4).map(String::as_str))
+}
+
+/// A model stored as a Burn record with a word-level vocabulary.
+fn record_llm<B: Backend>(
+    config: ModelConfig,
+    weights: &Path,
+    words: &[String],
+    device: &B::Device,
+) -> Result<(Llm<B>, Box<dyn ReportTokenizer + Send + Sync>)> {
+    let llm = load_record(config.init::<B>(0, device)?, weights, device)?;
+    Ok((llm, Box::new(word_tokenizer(words))))
+}
+
+impl LlmSpec {
+    /// Loads the LLM and its tokenizer, resolving relative paths against `dir`, and
+    /// checks that every token id the tokenizer can produce has an embedding.
+    pub fn load<B: Backend>(
+        &self,
+        dir: &Path,
+        device: &B::Device,
+    ) -> Result<(Llm<B>, Box<dyn ReportTokenizer + Send + Sync>)> {
+        let (llm, tokenizer): (Llm<B>, Box<dyn ReportTokenizer + Send + Sync>) = match self {
+            Self::Pretrained { path, weights } => {
+                let (llm, tok) = load_llm::<B>(&resolve(dir, path), device)?;
+                let llm = match weights {
+                    Some(w) => load_record(llm, &resolve(dir, w), device)?,
+                    None => llm,
+                };
+                (llm, Box::new(tok))
+            }
+            Self::Gpt2Record {
+                config,
+                weights,
+                words,
+            } => record_llm(config.clone().into(), &resolve(dir, weights), words, device)?,
+            Self::LlamaRecord {
+                config,
+                weights,
+                words,
+            } => record_llm(config.clone().into(), &resolve(dir, weights), words, device)?,
+        };
+        if tokenizer.vocab_size() > CausalLm::vocab_size(&llm) {
+            return Err(ModelError::Config {
+                field: "llm.vocab_size",
+                value: CausalLm::vocab_size(&llm).to_string(),
+                reason: "the tokenizer has more entries than the LLM has embeddings",
+            });
+        }
+        Ok((llm, tokenizer))
+    }
+
+    /// The record file that holds this LLM's trained weights, if any.
+    pub fn weights(&self) -> Option<&Path> {
+        match self {
+            Self::Pretrained { weights, .. } => weights.as_deref(),
+            Self::Gpt2Record { weights, .. } | Self::LlamaRecord { weights, .. } => Some(weights),
+        }
+    }
+}
