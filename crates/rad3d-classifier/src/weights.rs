@@ -6,7 +6,7 @@ use std::path::Path;
 use burn::module::Param;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
-use rad3d_ctvit::CheckpointReader;
+use rad3d_io::CheckpointReader;
 use safetensors::tensor::{Dtype, TensorView};
 
 use crate::error::{ClassifierError, Result};

@@ -445,10 +445,7 @@ impl EmbeddingCacheWriter {
             .map_err(|e| cache_err(&self.dir, format!("serialising shard: {e:?}")))?;
         let name = format!("{}-{:05}.safetensors", self.tag, self.next_seq);
         let final_path = self.dir.join(&name);
-        rad3d_io::write_atomic(&final_path, &bytes).map_err(|e| match e {
-            rad3d_io::IoError::Io { path, source } => CtVitError::io(&path, source),
-            other => cache_err(&self.dir, other.to_string()),
-        })?;
+        rad3d_io::write_atomic(&final_path, &bytes)?;
         tracing::debug!(shard = %final_path.display(), volumes = n, "wrote cache shard");
         self.next_seq += 1;
         self.pending_names.clear();

@@ -17,62 +17,10 @@ pub enum CtVitError {
         #[source]
         source: std::io::Error,
     },
-    /// The file is not a checkpoint this crate can read (bad header, unknown format, truncated).
-    #[error("{path}: not a readable checkpoint: {reason}")]
-    NotACheckpoint {
-        /// The file.
-        path: PathBuf,
-        /// Why it was rejected.
-        reason: String,
-    },
-    /// Tensors the encoder needs are absent from the checkpoint.
-    #[error("{path}: missing tensors: {}", names.join(", "))]
-    MissingTensors {
-        /// The file.
-        path: PathBuf,
-        /// The missing names (original checkpoint names).
-        names: Vec<String>,
-    },
-    /// Tensors that are neither used nor on the explicit ignore list.
-    #[error("{path}: unexpected tensors: {}", names.join(", "))]
-    UnexpectedTensors {
-        /// The file.
-        path: PathBuf,
-        /// The unexpected names.
-        names: Vec<String>,
-    },
-    /// A tensor has a different shape than the configuration implies.
-    #[error("{path}: tensor `{name}` has shape {found:?}, expected {expected:?}")]
-    ShapeMismatch {
-        /// The file.
-        path: PathBuf,
-        /// The tensor name.
-        name: String,
-        /// The shape the configuration implies.
-        expected: Vec<usize>,
-        /// The shape in the file.
-        found: Vec<usize>,
-    },
-    /// A tensor has a dtype that cannot hold weights (integers, bools, ...).
-    #[error("{path}: tensor `{name}` has dtype {dtype}, expected a floating-point type")]
-    DType {
-        /// The file.
-        path: PathBuf,
-        /// The tensor name.
-        name: String,
-        /// The dtype found.
-        dtype: String,
-    },
-    /// A tensor's data could not be read (truncated or corrupt storage).
-    #[error("{path}: tensor `{name}` could not be read: {reason}")]
-    TensorData {
-        /// The file.
-        path: PathBuf,
-        /// The tensor name.
-        name: String,
-        /// Why.
-        reason: String,
-    },
+    /// A checkpoint is unreadable or does not fit the encoder (missing, unexpected,
+    /// mis-shaped or non-float tensors), naming the file and the tensors.
+    #[error(transparent)]
+    Checkpoint(rad3d_io::IoError),
     /// A configuration is invalid or could not be parsed.
     #[error("{source_name}: invalid configuration: {reason}")]
     Config {
@@ -107,6 +55,16 @@ impl CtVitError {
         Self::Io {
             path: path.into(),
             source,
+        }
+    }
+}
+
+impl From<rad3d_io::IoError> for CtVitError {
+    fn from(e: rad3d_io::IoError) -> Self {
+        match e {
+            // A file the system cannot open or write is an I/O error wherever it happens.
+            rad3d_io::IoError::Io { path, source } => Self::Io { path, source },
+            other => Self::Checkpoint(other),
         }
     }
 }

@@ -5,23 +5,19 @@
 //! explicit ignore list for the text tower, decoder heads and training-only buffers. Any
 //! missing, mis-shaped, non-float or unexpected tensor is a [`CtVitError`] naming it.
 
-use std::collections::{BTreeSet, HashMap};
-use std::fs::File;
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::collections::BTreeSet;
+use std::path::Path;
 
 use burn::module::Param;
 use burn::nn::{LayerNorm, Linear};
 use burn::tensor::backend::Backend;
-use burn::tensor::{DType, Tensor, TensorData};
-use burn_store::TensorSnapshot;
-use burn_store::pytorch::PytorchReader;
-use memmap2::Mmap;
-use safetensors::tensor::{Dtype as StDtype, Metadata};
+use burn::tensor::{Tensor, TensorData};
 
 use crate::attention::{Attention, ContinuousPositionBias};
 use crate::config::CtVitConfig;
-use crate::error::{CtVitError, Result};
+use rad3d_io::IoError;
+
+use crate::error::Result;
 use crate::feedforward::FeedForward;
 use crate::model::CtVit;
 use crate::transformer::Transformer;
@@ -120,252 +116,47 @@ pub fn visual_key_map(config: &CtVitConfig) -> Vec<(String, Vec<usize>)> {
     keys
 }
 
-enum Storage {
-    Safetensors {
-        mmap: Mmap,
-        header_len: usize,
-        metadata: Metadata,
-    },
-    Pytorch(HashMap<String, TensorSnapshot>),
-}
+/// A CT-CLIP checkpoint opened for reading: a [`rad3d_io::CheckpointReader`] (PyTorch or
+/// safetensors, by content) whose wrapper prefix (`state_dict.`, `trained_model.`, …) is
+/// found from CT-CLIP's anchor key, so tensors are addressed by CT-CLIP's own names.
+/// Everything else of the generic reader is reachable through `Deref`.
+#[derive(Debug)]
+pub struct CheckpointReader(rad3d_io::CheckpointReader);
 
-/// A checkpoint opened for reading, with lazy access to tensors by name.
-///
-/// Recognises PyTorch zip/legacy pickles and safetensors by content, not extension.
-/// Tensors nested in wrapper dicts (`{"state_dict": {...}}`, `trained_model.…`) are found
-/// by locating the CT-CLIP anchor key and stripping what precedes it.
-pub struct CheckpointReader {
-    path: PathBuf,
-    storage: Storage,
-    prefix: String,
-}
-
-impl std::fmt::Debug for CheckpointReader {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CheckpointReader")
-            .field("path", &self.path)
-            .field("prefix", &self.prefix)
-            .finish_non_exhaustive()
+impl std::ops::Deref for CheckpointReader {
+    type Target = rad3d_io::CheckpointReader;
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
 }
 
-fn st_dtype_name(dtype: StDtype) -> String {
-    format!("{dtype:?}")
+impl std::ops::DerefMut for CheckpointReader {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
 }
 
 impl CheckpointReader {
-    /// Opens a checkpoint file.
+    /// Opens a checkpoint file and locates CT-CLIP's names in it.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref().to_path_buf();
-        let mut magic = [0u8; 8];
-        let mut file = File::open(&path).map_err(|e| CtVitError::io(&path, e))?;
-        let read = file
-            .read(&mut magic)
-            .map_err(|e| CtVitError::io(&path, e))?;
-        let not = |reason: String| CtVitError::NotACheckpoint {
-            path: path.clone(),
-            reason,
-        };
-        let is_zip = read >= 4 && &magic[..4] == b"PK\x03\x04";
-        let is_pickle = read >= 2 && magic[0] == 0x80 && (2..=5).contains(&magic[1]);
-        let storage = if is_zip || is_pickle {
-            let reader = PytorchReader::new(&path).map_err(|e| not(e.to_string()))?;
-            Storage::Pytorch(reader.into_tensors())
-        } else {
-            // SAFETY: the map is read-only; the file must not be modified while open, which
-            // is the usual contract for memory-mapped weights.
-            let mmap = unsafe { Mmap::map(&file) }.map_err(|e| CtVitError::io(&path, e))?;
-            let (header_len, metadata) = safetensors::SafeTensors::read_metadata(&mmap)
-                .map_err(|e| not(format!("neither a PyTorch file nor safetensors ({e:?})")))?;
-            Storage::Safetensors {
-                mmap,
-                header_len,
-                metadata,
-            }
-        };
-        let mut reader = Self {
-            path,
-            storage,
-            prefix: String::new(),
-        };
-        reader.prefix = reader
-            .raw_names()
-            .iter()
-            .find_map(|n| n.strip_suffix(ANCHOR_KEY).map(str::to_string))
-            .unwrap_or_default();
-        Ok(reader)
-    }
-
-    /// The file this reader reads.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The wrapper prefix found before CT-CLIP's own names (often empty).
-    pub fn prefix(&self) -> &str {
-        &self.prefix
-    }
-
-    /// All tensor names exactly as stored.
-    pub fn raw_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = match &self.storage {
-            Storage::Safetensors { metadata, .. } => metadata.tensors().into_keys().collect(),
-            Storage::Pytorch(map) => map.keys().cloned().collect(),
-        };
-        names.sort();
-        names
-    }
-
-    /// Overrides the detected wrapper prefix (use `""` to address raw names, e.g. heads
-    /// stored beside a wrapped encoder).
-    pub fn set_prefix(&mut self, prefix: &str) {
-        self.prefix = prefix.to_string();
-    }
-
-    /// Names under the wrapper prefix, with the prefix removed.
-    pub fn names(&self) -> Vec<String> {
-        self.raw_names()
-            .into_iter()
-            .filter_map(|n| n.strip_prefix(&self.prefix).map(str::to_string))
-            .collect()
-    }
-
-    /// String metadata of a safetensors file (`None` for PyTorch files).
-    pub fn metadata(&self, key: &str) -> Option<String> {
-        match &self.storage {
-            Storage::Safetensors { metadata, .. } => {
-                metadata.metadata().as_ref()?.get(key).cloned()
-            }
-            Storage::Pytorch(_) => None,
-        }
-    }
-
-    /// Shape of a tensor (name relative to the wrapper prefix).
-    pub fn shape(&self, name: &str) -> Option<Vec<usize>> {
-        let full = format!("{}{name}", self.prefix);
-        match &self.storage {
-            Storage::Safetensors { metadata, .. } => metadata.info(&full).map(|i| i.shape.clone()),
-            Storage::Pytorch(map) => map.get(&full).map(|s| s.shape.to_vec()),
-        }
+        let mut reader = rad3d_io::CheckpointReader::open(path)?;
+        reader.detect_prefix(ANCHOR_KEY);
+        Ok(Self(reader))
     }
 
     /// Reads a floating-point tensor as f32 (f16, bf16 and f64 are converted).
     pub fn read_f32(&self, name: &str) -> Result<TensorData> {
-        let full = format!("{}{name}", self.prefix);
-        let path = self.path.clone();
-        let missing = || CtVitError::MissingTensors {
-            path: path.clone(),
-            names: vec![name.to_string()],
-        };
-        let dtype_err = |dtype: String| CtVitError::DType {
-            path: path.clone(),
-            name: name.to_string(),
-            dtype,
-        };
-        match &self.storage {
-            Storage::Safetensors {
-                mmap,
-                header_len,
-                metadata,
-            } => {
-                let info = metadata.info(&full).ok_or_else(missing)?;
-                let start = 8 + header_len + info.data_offsets.0;
-                let bytes = &mmap[start..8 + header_len + info.data_offsets.1];
-                let shape = info.shape.clone();
-                let values: Vec<f32> = match info.dtype {
-                    StDtype::F32 => bytes
-                        .chunks_exact(4)
-                        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                        .collect(),
-                    StDtype::F16 => bytes
-                        .chunks_exact(2)
-                        .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
-                        .collect(),
-                    StDtype::BF16 => bytes
-                        .chunks_exact(2)
-                        .map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32())
-                        .collect(),
-                    StDtype::F64 => bytes
-                        .chunks_exact(8)
-                        .map(|c| f64::from_le_bytes(c.try_into().expect("8-byte chunk")) as f32)
-                        .collect(),
-                    other => return Err(dtype_err(st_dtype_name(other))),
-                };
-                Ok(TensorData::new(values, shape))
-            }
-            Storage::Pytorch(map) => {
-                let snapshot = map.get(&full).ok_or_else(missing)?;
-                if !matches!(
-                    snapshot.dtype,
-                    DType::F32 | DType::F16 | DType::BF16 | DType::F64
-                ) {
-                    return Err(dtype_err(format!("{:?}", snapshot.dtype)));
-                }
-                let data = snapshot.to_data().map_err(|e| CtVitError::TensorData {
-                    path: path.clone(),
-                    name: name.to_string(),
-                    reason: e.to_string(),
-                })?;
-                Ok(if data.dtype == DType::F32 {
-                    data
-                } else {
-                    data.convert::<f32>()
-                })
-            }
-        }
+        Ok(self.0.read_f32(name)?)
     }
 
     /// Reads an integer tensor (i64/i32, e.g. reference indices) as i64.
     pub fn read_i64(&self, name: &str) -> Result<TensorData> {
-        let full = format!("{}{name}", self.prefix);
-        let err = |dtype: String| CtVitError::DType {
-            path: self.path.clone(),
-            name: name.to_string(),
-            dtype,
-        };
-        match &self.storage {
-            Storage::Safetensors {
-                mmap,
-                header_len,
-                metadata,
-            } => {
-                let info = metadata
-                    .info(&full)
-                    .ok_or_else(|| CtVitError::MissingTensors {
-                        path: self.path.clone(),
-                        names: vec![name.to_string()],
-                    })?;
-                let bytes = &mmap
-                    [8 + header_len + info.data_offsets.0..8 + header_len + info.data_offsets.1];
-                let values: Vec<i64> = match info.dtype {
-                    StDtype::I64 => bytes
-                        .chunks_exact(8)
-                        .map(|c| i64::from_le_bytes(c.try_into().expect("8-byte chunk")))
-                        .collect(),
-                    StDtype::I32 => bytes
-                        .chunks_exact(4)
-                        .map(|c| i32::from_le_bytes(c.try_into().expect("4-byte chunk")) as i64)
-                        .collect(),
-                    other => return Err(err(st_dtype_name(other))),
-                };
-                Ok(TensorData::new(values, info.shape.clone()))
-            }
-            Storage::Pytorch(map) => {
-                let snapshot = map.get(&full).ok_or_else(|| CtVitError::MissingTensors {
-                    path: self.path.clone(),
-                    names: vec![name.to_string()],
-                })?;
-                if !matches!(snapshot.dtype, DType::I64 | DType::I32) {
-                    return Err(err(format!("{:?}", snapshot.dtype)));
-                }
-                let data = snapshot.to_data().map_err(|e| CtVitError::TensorData {
-                    path: self.path.clone(),
-                    name: name.to_string(),
-                    reason: e.to_string(),
-                })?;
-                Ok(data.convert::<i64>())
-            }
-        }
+        Ok(self.0.read_i64(name)?)
+    }
+
+    /// The generic reader.
+    pub fn into_inner(self) -> rad3d_io::CheckpointReader {
+        self.0
     }
 
     /// Checks presence, shape and dtype of the given tensors without reading their data.
@@ -376,43 +167,34 @@ impl CheckpointReader {
             .map(|(n, _)| n.clone())
             .collect();
         if !missing.is_empty() {
-            return Err(CtVitError::MissingTensors {
-                path: self.path.clone(),
+            return Err(IoError::MissingTensors {
+                path: self.path().to_path_buf(),
                 names: missing,
-            });
+            }
+            .into());
         }
         for (name, expected) in keys {
             let found = self.shape(name).expect("checked above");
             if &found != expected {
-                return Err(CtVitError::ShapeMismatch {
-                    path: self.path.clone(),
+                return Err(IoError::ShapeMismatch {
+                    path: self.path().to_path_buf(),
                     name: name.clone(),
                     expected: expected.clone(),
                     found,
-                });
+                }
+                .into());
             }
-            let full = format!("{}{name}", self.prefix);
-            let dtype = match &self.storage {
-                Storage::Safetensors { metadata, .. } => {
-                    let d = metadata.info(&full).expect("checked above").dtype;
-                    (!matches!(
-                        d,
-                        StDtype::F32 | StDtype::F16 | StDtype::BF16 | StDtype::F64
-                    ))
-                    .then(|| st_dtype_name(d))
-                }
-                Storage::Pytorch(map) => {
-                    let d = map[&full].dtype;
-                    (!matches!(d, DType::F32 | DType::F16 | DType::BF16 | DType::F64))
-                        .then(|| format!("{d:?}"))
-                }
-            };
+            let dtype = self
+                .dtype(name)
+                .and_then(|(dtype, float)| (!float).then_some(dtype));
             if let Some(dtype) = dtype {
-                return Err(CtVitError::DType {
-                    path: self.path.clone(),
+                return Err(IoError::DType {
+                    path: self.path().to_path_buf(),
                     name: name.clone(),
                     dtype,
-                });
+                    expected: "a floating-point type",
+                }
+                .into());
             }
         }
         let known: BTreeSet<&str> = keys.iter().map(|(n, _)| n.as_str()).collect();
@@ -422,10 +204,11 @@ impl CheckpointReader {
             .filter(|n| !known.contains(n.as_str()) && !is_ignored(n))
             .collect();
         if !unexpected.is_empty() {
-            return Err(CtVitError::UnexpectedTensors {
-                path: self.path.clone(),
+            return Err(IoError::UnexpectedTensors {
+                path: self.path().to_path_buf(),
                 names: unexpected,
-            });
+            }
+            .into());
         }
         Ok(())
     }
@@ -445,12 +228,13 @@ impl Assigner<'_> {
     ) -> Result<Tensor<B, D>> {
         let data = self.reader.read_f32(name)?;
         if data.shape.len() != D {
-            return Err(CtVitError::ShapeMismatch {
-                path: self.reader.path.clone(),
+            return Err(IoError::ShapeMismatch {
+                path: self.reader.path().to_path_buf(),
                 name: name.to_string(),
                 expected: vec![0; D],
                 found: data.shape.to_vec(),
-            });
+            }
+            .into());
         }
         Ok(Tensor::from_data(data, device))
     }

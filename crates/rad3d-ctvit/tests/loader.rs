@@ -1,6 +1,7 @@
 //! Checkpoint loading: name mapping against the real CT-CLIP key list, wrapper prefixes,
 //! PyTorch files, and typed errors for corrupt checkpoints.
 
+use rad3d_io::IoError;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -134,7 +135,7 @@ fn corrupt_checkpoints_give_typed_errors() {
             .collect::<Vec<_>>(),
     );
     match load(&missing) {
-        Err(CtVitError::MissingTensors { path, names }) => {
+        Err(CtVitError::Checkpoint(IoError::MissingTensors { path, names })) => {
             assert_eq!(names, vec![target.to_string()]);
             assert_eq!(path, missing);
         }
@@ -150,7 +151,7 @@ fn corrupt_checkpoints_give_typed_errors() {
     write(&shaped, &w);
     let err = load(&shaped).unwrap_err();
     assert!(
-        matches!(&err, CtVitError::ShapeMismatch { name, .. } if name == target),
+        matches!(&err, CtVitError::Checkpoint(IoError::ShapeMismatch { name, .. }) if name == target),
         "{err}"
     );
     assert!(err.to_string().contains("shape.safetensors"), "{err}");
@@ -162,7 +163,7 @@ fn corrupt_checkpoints_give_typed_errors() {
     write(&typed, &w);
     let err = load(&typed).unwrap_err();
     assert!(
-        matches!(&err, CtVitError::DType { name, .. } if name == target),
+        matches!(&err, CtVitError::Checkpoint(IoError::DType { name, .. }) if name == target),
         "{err}"
     );
 
@@ -186,13 +187,19 @@ fn corrupt_checkpoints_give_typed_errors() {
     let bytes = std::fs::read(&good).unwrap();
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
     let err = load(&truncated).unwrap_err();
-    assert!(matches!(err, CtVitError::NotACheckpoint { .. }), "{err}");
+    assert!(
+        matches!(err, CtVitError::Checkpoint(IoError::NotACheckpoint { .. })),
+        "{err}"
+    );
     assert!(err.to_string().contains("truncated.safetensors"), "{err}");
 
     let text = tmp.path().join("notes.pt");
     std::fs::write(&text, "these are not weights").unwrap();
     let err = load(&text).unwrap_err();
-    assert!(matches!(err, CtVitError::NotACheckpoint { .. }), "{err}");
+    assert!(
+        matches!(err, CtVitError::Checkpoint(IoError::NotACheckpoint { .. })),
+        "{err}"
+    );
 
     let truncated_pt = tmp.path().join("cut.pt");
     std::fs::write(&truncated_pt, b"PK\x03\x04\x14\x00\x00\x00").unwrap();

@@ -3,6 +3,8 @@
 //! - [`write_atomic`], [`write_atomic_with`], [`write_dir_atomic`]: files and folders
 //!   replaced atomically (temporary sibling, flush, rename), so nothing a user already
 //!   has is ever left half-written;
+//! - [`CheckpointReader`]: PyTorch and safetensors weight files by content, tensors
+//!   decoded to f32 on request (f16, bf16, f64 converted);
 //! - [`SplitMix64`]: the one seeded generator, with a stream that never changes across
 //!   versions (data order, synthetic cohorts, shuffles).
 //!
@@ -19,14 +21,16 @@
 //! # Ok(()) }
 //! ```
 
-#![forbid(unsafe_code)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 mod atomic;
+mod checkpoint;
 mod error;
 mod rng;
 
 pub use atomic::{
     previous_dir, sync_file, temp_path, write_atomic, write_atomic_with, write_dir_atomic,
 };
+pub use checkpoint::CheckpointReader;
 pub use error::{IoError, Result};
 pub use rng::{SplitMix64, mix64};
