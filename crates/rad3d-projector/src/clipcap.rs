@@ -15,13 +15,14 @@
 //! A full ClipCap model stores the same names under `clip_project.`; that prefix is
 //! recognised. Entries under `fixture.` (parity inputs/outputs) are ignored.
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
 
 use burn::module::Param;
 use burn::nn::{LayerNorm, Linear};
-use burn::tensor::{Tensor, TensorData, backend::Backend};
-use safetensors::{Dtype, SafeTensors, tensor::TensorView};
+use burn::tensor::{Tensor, backend::Backend};
+use rad3d_io::{CheckpointReader, IoError};
+use safetensors::{Dtype, tensor::TensorView};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ProjectorError, Result};
@@ -75,102 +76,73 @@ impl ClipCapMeta {
     }
 }
 
-/// A safetensors file read into memory as f32 tensors by name.
+/// A weight file (safetensors or PyTorch, through [`rad3d_io::CheckpointReader`]) whose
+/// tensors are taken one at a time by name, so that what was never taken can be listed.
 pub struct NamedTensors {
-    path: PathBuf,
-    tensors: HashMap<String, (Vec<usize>, Vec<f32>)>,
-    metadata: HashMap<String, String>,
+    reader: CheckpointReader,
+    taken: HashSet<String>,
 }
 
 impl NamedTensors {
-    /// Reads every F32 tensor of a safetensors file (other dtypes are an error when taken).
+    /// Opens a weight file; tensors are decoded to f32 when taken (f16/bf16/f64 converted,
+    /// other dtypes are an error naming the tensor).
     pub fn read(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref().to_path_buf();
-        let bytes = std::fs::read(&path).map_err(|source| ProjectorError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        let st_err = |e: safetensors::SafeTensorError| ProjectorError::Safetensors {
-            path: path.clone(),
-            reason: e.to_string(),
-        };
-        let (_, meta) = SafeTensors::read_metadata(&bytes).map_err(st_err)?;
-        let st = SafeTensors::deserialize(&bytes).map_err(st_err)?;
-        let mut tensors = HashMap::new();
-        for (name, view) in st.tensors() {
-            let values = match view.dtype() {
-                Dtype::F32 => view
-                    .data()
-                    .chunks_exact(4)
-                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                    .collect(),
-                // Non-float entries (e.g. fixture indices) are kept empty; taking them errors.
-                _ => Vec::new(),
-            };
-            tensors.insert(name, (view.shape().to_vec(), values));
-        }
         Ok(Self {
-            path,
-            tensors,
-            metadata: meta.metadata().clone().unwrap_or_default(),
+            reader: CheckpointReader::open(path)?,
+            taken: HashSet::new(),
         })
     }
 
     /// The file's path.
     pub fn path(&self) -> &Path {
-        &self.path
+        self.reader.path()
     }
 
     /// A metadata entry.
-    pub fn metadata(&self, key: &str) -> Option<&str> {
-        self.metadata.get(key).map(String::as_str)
+    pub fn metadata(&self, key: &str) -> Option<String> {
+        self.reader.metadata(key)
     }
 
-    /// Names of all tensors, sorted.
+    /// Names of all tensors not yet taken, sorted.
     pub fn names(&self) -> Vec<String> {
-        let mut n: Vec<_> = self.tensors.keys().cloned().collect();
-        n.sort();
-        n
+        self.remaining("")
     }
 
     /// Shape of a tensor not yet taken.
-    pub fn shape(&self, name: &str) -> Option<&[usize]> {
-        self.tensors.get(name).map(|(s, _)| s.as_slice())
+    pub fn shape(&self, name: &str) -> Option<Vec<usize>> {
+        self.contains(name)
+            .then(|| self.reader.shape(name))
+            .flatten()
     }
 
-    /// Whether a tensor exists.
+    /// Whether a tensor exists and was not taken yet.
     pub fn contains(&self, name: &str) -> bool {
-        self.tensors.contains_key(name)
+        !self.taken.contains(name) && self.reader.shape(name).is_some()
     }
 
-    /// Removes and returns a tensor, checking its shape.
+    /// Takes a tensor, checking its shape.
     pub fn take<B: Backend, const D: usize>(
         &mut self,
         name: &str,
         shape: [usize; D],
         device: &B::Device,
     ) -> Result<Tensor<B, D>> {
-        let (found, values) =
-            self.tensors
-                .remove(name)
-                .ok_or_else(|| ProjectorError::MissingTensors {
-                    path: self.path.clone(),
-                    names: vec![name.to_string()],
-                })?;
-        let n: usize = found.iter().product();
-        if found != shape || values.len() != n {
-            return Err(ProjectorError::Tensor {
-                path: self.path.clone(),
+        let found = self.shape(name).ok_or_else(|| IoError::MissingTensors {
+            path: self.path().to_path_buf(),
+            names: vec![name.to_string()],
+        })?;
+        if found != shape {
+            return Err(IoError::ShapeMismatch {
+                path: self.path().to_path_buf(),
                 name: name.to_string(),
-                expected: format!("f32 {shape:?}"),
-                found: if values.len() == n {
-                    format!("f32 {found:?}")
-                } else {
-                    format!("non-f32 {found:?}")
-                },
-            });
+                expected: shape.to_vec(),
+                found,
+            }
+            .into());
         }
-        Ok(Tensor::from_data(TensorData::new(values, shape), device))
+        let data = self.reader.read_f32(name)?;
+        self.taken.insert(name.to_string());
+        Ok(Tensor::from_data(data, device))
     }
 
     /// Takes a PyTorch `nn.Linear` (`weight` [out, in], optional `bias`) as a burn `Linear`.
@@ -215,16 +187,16 @@ impl NamedTensors {
         Ok(norm)
     }
 
-    /// Tensors not taken yet, excluding those under `ignore_prefix`.
+    /// Tensors not taken yet, excluding those under `ignore_prefix` (if not empty).
     pub fn remaining(&self, ignore_prefix: &str) -> Vec<String> {
-        let mut n: Vec<_> = self
-            .tensors
-            .keys()
-            .filter(|k| !k.starts_with(ignore_prefix))
-            .cloned()
-            .collect();
-        n.sort();
-        n
+        self.reader
+            .raw_names()
+            .into_iter()
+            .filter(|k| {
+                !self.taken.contains(k)
+                    && (ignore_prefix.is_empty() || !k.starts_with(ignore_prefix))
+            })
+            .collect()
     }
 }
 
@@ -271,7 +243,7 @@ pub fn load_clipcap_mapper<B: Backend>(
     let raw = file
         .metadata("config")
         .ok_or_else(|| meta_err("absent".into()))?;
-    let meta: ClipCapMeta = serde_json::from_str(raw).map_err(|e| meta_err(e.to_string()))?;
+    let meta: ClipCapMeta = serde_json::from_str(&raw).map_err(|e| meta_err(e.to_string()))?;
     let config = meta.to_config();
     let mapper = mapper_from_tensors(&mut file, &config, device)?;
     Ok((config, mapper))
@@ -296,10 +268,11 @@ pub fn mapper_from_tensors<B: Backend>(
         .filter(|n| !file.contains(n))
         .collect();
     if !missing.is_empty() {
-        return Err(ProjectorError::MissingTensors {
+        return Err(IoError::MissingTensors {
             path: file.path().to_path_buf(),
             names: missing,
-        });
+        }
+        .into());
     }
     let d = config.d_model;
     let hidden = config.layer_config().d_hidden();
@@ -336,10 +309,11 @@ pub fn mapper_from_tensors<B: Backend>(
         .filter(|n| prefix.is_empty() || n.starts_with(prefix))
         .collect();
     if !extra.is_empty() {
-        return Err(ProjectorError::UnexpectedTensors {
+        return Err(IoError::UnexpectedTensors {
             path: file.path().to_path_buf(),
             names: extra,
-        });
+        }
+        .into());
     }
     Ok(mapper)
 }
@@ -402,10 +376,7 @@ pub fn save_clipcap_mapper<B: Backend>(
             TensorView::new(Dtype::F32, shape.clone(), bytes).map(|v| (k.clone(), v))
         })
         .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| ProjectorError::Safetensors {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+        .map_err(|e| write_err(path, e))?;
     let meta = HashMap::from([
         (
             "config".to_string(),
@@ -413,10 +384,14 @@ pub fn save_clipcap_mapper<B: Backend>(
         ),
         ("format".to_string(), "pt".to_string()),
     ]);
-    safetensors::serialize_to_file(views, Some(meta), path).map_err(|e| {
-        ProjectorError::Safetensors {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        }
-    })
+    let bytes = safetensors::serialize(views, Some(meta)).map_err(|e| write_err(path, e))?;
+    Ok(rad3d_io::write_atomic(path, &bytes)?)
+}
+
+fn write_err(path: &Path, e: safetensors::SafeTensorError) -> ProjectorError {
+    IoError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    }
+    .into()
 }
