@@ -36,7 +36,6 @@
 //! ```
 
 pub mod attention;
-pub mod backprop;
 pub mod cache;
 pub mod config;
 pub mod error;
@@ -52,13 +51,12 @@ pub mod rope;
 pub mod tokenizer;
 pub mod weights;
 
-pub use backprop::LlamaTape;
 pub use cache::KvCache;
-pub use config::{Gpt2Config, LlamaConfig, ModelConfig, RopeScaling};
+pub use config::{ModelConfig, RopeScaling};
 pub use error::{LlmError, Result};
 pub use generate::{Decoding, GenerationConfig, generate, generate_streaming};
-pub use gpt2::{Gpt2, gpt2_from_tensors};
-pub use llama::{Llama, llama_from_tensors};
+pub use gpt2::{Gpt2, Gpt2Block, Gpt2Config, gpt2_from_tensors};
+pub use llama::{Llama, LlamaBlock, LlamaConfig, LlamaTape, llama_from_tensors};
 pub use model::{CausalLm, FrozenBackward, Llm, SpecialTokens};
 pub use request::{
     GenerateOutput, GenerateRequest, Prompt, load_model, run_request, synthetic_prefix,

@@ -7,7 +7,7 @@ use burn::module::{Module, ModuleMapper, Param};
 use burn::tensor::{Bool, Int, Tensor, backend::Backend};
 
 use crate::cache::KvCache;
-use crate::config::{Gpt2Config, LlamaConfig, ModelConfig};
+use crate::config::ModelConfig;
 use crate::error::Result;
 use crate::gpt2::{Gpt2, gpt2_from_tensors};
 use crate::llama::{Llama, llama_from_tensors};
@@ -333,17 +333,5 @@ impl ModelConfig {
             Self::Gpt2(c) => Llm::Gpt2(c.init(seed, device)?),
             Self::Llama(c) => Llm::Llama(c.init(seed, device)?),
         })
-    }
-}
-
-impl From<Gpt2Config> for ModelConfig {
-    fn from(c: Gpt2Config) -> Self {
-        Self::Gpt2(c)
-    }
-}
-
-impl From<LlamaConfig> for ModelConfig {
-    fn from(c: LlamaConfig) -> Self {
-        Self::Llama(c)
     }
 }

@@ -7,7 +7,8 @@
 
 use burn::tensor::{Tensor, TensorData, backend::Backend};
 
-use crate::config::{LlamaConfig, RopeScaling};
+use crate::config::RopeScaling;
+use crate::llama::LlamaConfig;
 
 /// Inverse frequencies of one head (`head_dim / 2` of them).
 #[derive(Debug, Clone, PartialEq)]

@@ -5,6 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
+use burn::module::Param;
+use burn::tensor::{Tensor, TensorData, backend::Backend};
 use memmap2::Mmap;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -349,6 +351,22 @@ impl TensorSource for SafetensorsSource {
         })?;
         Ok(Some(HostTensor { shape, data }))
     }
+}
+
+/// A host tensor as a parameter of rank `D` on `device`.
+///
+/// # Panics
+/// If the tensor's rank is not `D` (callers check shapes first, see [`check_tensors`]).
+pub(crate) fn param<B: Backend, const D: usize>(
+    t: HostTensor,
+    device: &B::Device,
+) -> Param<Tensor<B, D>> {
+    let shape: [usize; D] = t
+        .shape
+        .clone()
+        .try_into()
+        .expect("tensor rank checked by caller");
+    Param::from_tensor(Tensor::from_data(TensorData::new(t.data, shape), device))
 }
 
 /// Checks a source against the tensors a model expects, before anything is read:

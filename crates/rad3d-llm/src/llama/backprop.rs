@@ -12,10 +12,10 @@
 use burn::tensor::activation::{sigmoid, softmax};
 use burn::tensor::{Tensor, backend::Backend};
 
+use super::{Llama, LlamaBlock};
 use crate::attention::expand_bias;
 use crate::cache::SeqState;
 use crate::linear::{linear_forward, linear_forward_parts, matmul_rows};
-use crate::llama::{Llama, LlamaBlock};
 use crate::rope::Rope;
 
 /// What the backward pass of one RMSNorm reads: its input's normalised form and the
@@ -258,7 +258,7 @@ mod tests {
     use burn::tensor::{Distribution, Tensor, Tolerance};
 
     use crate::CausalLm;
-    use crate::config::LlamaConfig;
+    use crate::llama::LlamaConfig;
 
     type A = Autodiff<Flex>;
 
