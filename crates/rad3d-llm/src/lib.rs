@@ -42,8 +42,7 @@ pub mod error;
 pub mod generate;
 pub mod gguf;
 pub mod gpt2;
-pub mod host_matmul;
-pub mod linear;
+mod kernels;
 pub mod llama;
 pub mod model;
 pub mod request;
@@ -56,6 +55,7 @@ pub use config::{ModelConfig, RopeScaling};
 pub use error::{LlmError, Result};
 pub use generate::{Decoding, GenerationConfig, generate, generate_streaming};
 pub use gpt2::{Gpt2, Gpt2Block, Gpt2Config, gpt2_from_tensors};
+pub use kernels::{Kernels, host_backend};
 pub use llama::{Llama, LlamaBlock, LlamaConfig, LlamaTape, llama_from_tensors};
 pub use model::{CausalLm, FrozenBackward, Llm, SpecialTokens};
 pub use request::{

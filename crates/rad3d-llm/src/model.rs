@@ -135,6 +135,17 @@ pub trait CausalLm<B: Backend>: Module<B> + Sized {
     }
 }
 
+/// Rows `ids` `[B, T]` of an embedding `table` `[V, D]` → `[B, T, D]`.
+pub(crate) fn embed_rows<B: Backend>(
+    table: &Param<Tensor<B, 2>>,
+    ids: Tensor<B, 2, Int>,
+) -> Tensor<B, 3> {
+    let [b, t] = ids.dims();
+    let table = table.val();
+    let d = table.dims()[1];
+    table.select(0, ids.reshape([b * t])).reshape([b, t, d])
+}
+
 fn specials(bos: Option<u32>, eos: &[u32], pad: Option<u32>) -> SpecialTokens {
     SpecialTokens {
         bos,

@@ -11,6 +11,7 @@ use burn::tensor::backend::Backend;
 
 use super::{Gpt2, Gpt2Block, Gpt2Config};
 use crate::error::Result;
+use crate::kernels::Kernels;
 use crate::weights::{RandomSource, TensorSource, check_tensors, param, take_checked};
 
 impl Gpt2Config {
@@ -134,5 +135,6 @@ pub fn gpt2_from_tensors<B: Backend>(
         blocks,
         ln_f,
         config: config.clone(),
+        kernels: Kernels::for_backend::<B>(device),
     })
 }

@@ -6,9 +6,10 @@ use burn::tensor::activation::gelu_approximate;
 use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
 
 use super::Gpt2Config;
-use crate::attention::{expand_bias, grouped_attention};
-use crate::cache::{KvCache, SeqState, StepContext};
-use crate::linear::{linear_forward, matmul_rows};
+use crate::attention::grouped_attention;
+use crate::cache::{KvCache, StepContext};
+use crate::kernels::Kernels;
+use crate::model::embed_rows;
 
 /// One GPT-2 block.
 #[derive(Module, Debug)]
@@ -41,18 +42,24 @@ pub struct Gpt2<B: Backend> {
     /// The configuration the weights follow.
     #[module(skip)]
     pub config: Gpt2Config,
+    /// The matmul kernels, chosen for the backend when the model was built.
+    #[module(skip)]
+    pub(crate) kernels: Kernels,
 }
+
 impl<B: Backend> Gpt2Block<B> {
     fn forward(
         &self,
         x: Tensor<B, 3>,
         config: &Gpt2Config,
+        kernels: Kernels,
         ctx: &StepContext<B>,
         cache: Option<(&mut KvCache<B>, usize)>,
     ) -> Tensor<B, 3> {
         let [b, t, _] = x.dims();
         let (h, hd) = (config.num_heads, config.head_dim());
-        let qkv = linear_forward(&self.c_attn, self.ln_1.forward(x.clone()))
+        let qkv = kernels
+            .linear(&self.c_attn, self.ln_1.forward(x.clone()))
             .reshape([b, t, 3 * h, hd])
             .swap_dims(1, 2);
         let q = qkv.clone().narrow(1, 0, h);
@@ -63,9 +70,9 @@ impl<B: Backend> Gpt2Block<B> {
             None => (k, v),
         };
         let attn = grouped_attention(q, k, v, ctx.bias.as_ref(), (hd as f32).powf(-0.5));
-        let x = x + linear_forward(&self.attn_proj, attn);
-        let m = gelu_approximate(linear_forward(&self.c_fc, self.ln_2.forward(x.clone())));
-        x + linear_forward(&self.mlp_proj, m)
+        let x = x + kernels.linear(&self.attn_proj, attn);
+        let m = gelu_approximate(kernels.linear(&self.c_fc, self.ln_2.forward(x.clone())));
+        x + kernels.linear(&self.mlp_proj, m)
     }
 }
 
@@ -73,13 +80,11 @@ impl<B: Backend> Gpt2<B> {
     /// Token embeddings of `ids` `[B, T]` → `[B, T, D]` (positions are added later, in
     /// the forward pass, so a prefix of embeddings gets positions too).
     pub fn embed(&self, ids: Tensor<B, 2, Int>) -> Tensor<B, 3> {
-        let [b, t] = ids.dims();
-        self.wte
-            .val()
-            .select(0, ids.reshape([b * t]))
-            .reshape([b, t, self.config.hidden_size])
+        embed_rows(&self.wte, ids)
     }
 
+    /// Final hidden states `[B, T, D]` of `embeds` `[B, T, D]`, continuing the sequences
+    /// in `cache` (or starting fresh without one). `mask` `[B·T]` marks real tokens.
     pub(crate) fn forward_hidden_host(
         &self,
         embeds: Tensor<B, 3>,
@@ -88,13 +93,8 @@ impl<B: Backend> Gpt2<B> {
     ) -> Tensor<B, 3> {
         let [b, t, d] = embeds.dims();
         let device = embeds.device();
-        let mut ctx = match cache.as_deref_mut() {
-            Some(c) => c.advance(t, mask, &device),
-            None => SeqState::new(b, t).advance(t, mask, &device),
-        };
-        ctx.bias = ctx
-            .bias
-            .map(|bias| expand_bias(bias, b, self.config.num_heads));
+        let heads = self.config.num_heads;
+        let ctx = StepContext::begin(cache.as_deref_mut(), b, t, mask, heads, &device);
         let max = self.config.max_position_embeddings;
         let last = ctx.positions.iter().copied().max().unwrap_or(0);
         assert!(last < max, "GPT-2 position {last} beyond n_positions {max}");
@@ -106,7 +106,7 @@ impl<B: Backend> Gpt2<B> {
         let mut x = embeds + pos;
         for (l, block) in self.blocks.iter().enumerate() {
             let c = cache.as_deref_mut().map(|c| (c, l));
-            x = block.forward(x, &self.config, &ctx, c);
+            x = block.forward(x, &self.config, self.kernels, &ctx, c);
         }
         self.ln_f.forward(x)
     }
@@ -118,11 +118,8 @@ impl<B: Backend> Gpt2<B> {
 
     /// Logits `[B, T, V]` of hidden states `[B, T, D]` (tied to `wte`).
     pub fn logits(&self, hidden: Tensor<B, 3>) -> Tensor<B, 3> {
-        let [b, t, d] = hidden.dims();
-        let w = self.output_weight();
-        let v = w.dims()[1];
         // 2-D matmul on the transposed embeddings (see `Llama::logits`).
-        matmul_rows(hidden.reshape([b * t, d]), w).reshape([b, t, v])
+        self.kernels.project(hidden, self.output_weight())
     }
 
     /// A cache for `batch` sequences of up to `capacity` tokens.

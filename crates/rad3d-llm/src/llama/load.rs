@@ -6,6 +6,7 @@ use burn::tensor::backend::Backend;
 
 use super::{Llama, LlamaBlock, LlamaConfig};
 use crate::error::Result;
+use crate::kernels::Kernels;
 use crate::rope::Rope;
 use crate::weights::{HostTensor, RandomSource, TensorSource, check_tensors, param, take_checked};
 
@@ -168,5 +169,6 @@ pub fn llama_from_tensors<B: Backend>(
         lm_head,
         config: config.clone(),
         rope: Rope::new(config),
+        kernels: Kernels::for_backend::<B>(device),
     })
 }

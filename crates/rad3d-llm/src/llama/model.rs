@@ -10,9 +10,10 @@ use burn::tensor::activation::silu;
 use burn::tensor::{Int, Tensor, backend::Backend};
 
 use super::LlamaConfig;
-use crate::attention::{expand_bias, grouped_attention};
-use crate::cache::{KvCache, SeqState, StepContext};
-use crate::linear::{linear_forward, linear_forward_parts, matmul_rows};
+use crate::attention::grouped_attention;
+use crate::cache::{KvCache, StepContext};
+use crate::kernels::Kernels;
+use crate::model::embed_rows;
 use crate::rope::Rope;
 
 /// One decoder block.
@@ -48,6 +49,9 @@ pub struct Llama<B: Backend> {
     pub config: LlamaConfig,
     #[module(skip)]
     pub(crate) rope: Rope,
+    /// The matmul kernels, chosen for the backend when the model was built.
+    #[module(skip)]
+    pub(crate) kernels: Kernels,
 }
 
 /// RoPE tables of one forward pass, `(cos, sin)` for the queries and for the keys, each
@@ -62,6 +66,7 @@ impl<B: Backend> LlamaBlock<B> {
         &self,
         x: Tensor<B, 3>,
         config: &LlamaConfig,
+        kernels: Kernels,
         rope: &RopeTables<B>,
         ctx: &StepContext<B>,
         cache: Option<(&mut KvCache<B>, usize)>,
@@ -70,7 +75,7 @@ impl<B: Backend> LlamaBlock<B> {
         let (hq, hkv, hd) = (config.num_heads, config.num_kv_heads, config.head_dim);
         // Queries, keys and values as three contiguous products, rotated in the
         // `[B, T, heads, hd]` layout the products come in; only then transposed to heads.
-        let [q, k, v] = linear_forward_parts(
+        let [q, k, v] = kernels.linear_parts(
             &self.qkv,
             self.attn_norm.forward(x.clone()),
             [hq * hd, hkv * hd, hkv * hd],
@@ -83,24 +88,19 @@ impl<B: Backend> LlamaBlock<B> {
             None => (k, v),
         };
         let attn = grouped_attention(q, k, v, ctx.bias.as_ref(), (hd as f32).powf(-0.5));
-        let x = x + linear_forward(&self.o_proj, attn);
+        let x = x + kernels.linear(&self.o_proj, attn);
         let i = config.intermediate_size;
         let [gate, up] =
-            linear_forward_parts(&self.gate_up, self.mlp_norm.forward(x.clone()), [i, i]);
+            kernels.linear_parts(&self.gate_up, self.mlp_norm.forward(x.clone()), [i, i]);
         let h = silu(gate) * up;
-        x + linear_forward(&self.down, h)
+        x + kernels.linear(&self.down, h)
     }
 }
 
 impl<B: Backend> Llama<B> {
     /// Token embeddings of `ids` `[B, T]` → `[B, T, D]`.
     pub fn embed(&self, ids: Tensor<B, 2, Int>) -> Tensor<B, 3> {
-        let [b, t] = ids.dims();
-        let d = self.config.hidden_size;
-        self.embed_tokens
-            .val()
-            .select(0, ids.reshape([b * t]))
-            .reshape([b, t, d])
+        embed_rows(&self.embed_tokens, ids)
     }
 
     /// Final hidden states `[B, T, D]` of `embeds` `[B, T, D]`, continuing the sequences
@@ -113,14 +113,8 @@ impl<B: Backend> Llama<B> {
     ) -> Tensor<B, 3> {
         let [b, t, _] = embeds.dims();
         let device = embeds.device();
-        let mut ctx = match cache.as_deref_mut() {
-            Some(c) => c.advance(t, mask, &device),
-            None => SeqState::new(b, t).advance(t, mask, &device),
-        };
-        ctx.bias = ctx
-            .bias
-            .map(|bias| expand_bias(bias, b, self.config.num_heads));
         let c = &self.config;
+        let ctx = StepContext::begin(cache.as_deref_mut(), b, t, mask, c.num_heads, &device);
         let rope = RopeTables {
             q: self
                 .rope
@@ -132,7 +126,7 @@ impl<B: Backend> Llama<B> {
         let mut x = embeds;
         for (l, layer) in self.layers.iter().enumerate() {
             let c = cache.as_deref_mut().map(|c| (c, l));
-            x = layer.forward(x, &self.config, &rope, &ctx, c);
+            x = layer.forward(x, &self.config, self.kernels, &rope, &ctx, c);
         }
         self.norm.forward(x)
     }
@@ -147,12 +141,9 @@ impl<B: Backend> Llama<B> {
 
     /// Logits `[B, T, V]` of hidden states `[B, T, D]`.
     pub fn logits(&self, hidden: Tensor<B, 3>) -> Tensor<B, 3> {
-        let w = self.output_weight();
-        let [b, t, d] = hidden.dims();
-        let v = w.dims()[1];
         // A 2-D matmul: the batched path repacks the (transposed, strided) [D, V] weight on
         // every call, which made the output projection cost more than all blocks together.
-        matmul_rows(hidden.reshape([b * t, d]), w).reshape([b, t, v])
+        self.kernels.project(hidden, self.output_weight())
     }
 
     /// A cache for `batch` sequences of up to `capacity` tokens.
