@@ -208,7 +208,7 @@ fn breakdown(model: &Llm<B>, batch: usize, steps: usize) {
     time("attention (140 keys)", &|| {
         for _ in &m.layers {
             let k = kk.clone().narrow(2, 0, 140);
-            let _ = rad3d_llm::attention::grouped_attention(q.clone(), k.clone(), k, None, 0.125);
+            let _ = rad3d_llm::grouped_attention(q.clone(), k.clone(), k, None, 0.125);
         }
     });
     let qkv = Tensor::<B, 4>::random(

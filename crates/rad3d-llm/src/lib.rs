@@ -7,6 +7,12 @@
 //! [`Llm`] holds either family; [`generate()`] decodes greedily, by beam search or by
 //! sampling, batched, with per-sequence stopping.
 //!
+//! The crate is laid out by family and by layer: `llama/` and `gpt2/` each hold one
+//! architecture (its config, module, loading); the blocks they share (attention, RoPE,
+//! KV cache, generation, weight sources, GGUF, tokenizer) sit beside them; `kernels/`
+//! holds the matmul kernels, whose CPU fast paths come with the `flex` feature (on by
+//! default; without it the crate depends on no CPU backend).
+//!
 //! ```no_run
 //! use burn::backend::Flex;
 //! use burn::tensor::Tensor;
@@ -35,21 +41,27 @@
 //! # Ok(()) }
 //! ```
 
-pub mod attention;
-pub mod cache;
-pub mod config;
-pub mod error;
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+// Shared blocks.
+mod attention;
+mod cache;
+mod config;
+mod error;
 pub mod generate;
 pub mod gguf;
-pub mod gpt2;
 mod kernels;
-pub mod llama;
-pub mod model;
-pub mod request;
-pub mod rope;
-pub mod tokenizer;
-pub mod weights;
+mod model;
+mod request;
+mod rope;
+mod tokenizer;
+mod weights;
 
+// One folder per family.
+mod gpt2;
+mod llama;
+
+pub use attention::grouped_attention;
 pub use cache::KvCache;
 pub use config::{ModelConfig, RopeScaling};
 pub use error::{LlmError, Result};

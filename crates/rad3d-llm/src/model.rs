@@ -320,6 +320,9 @@ impl<B: Backend> Llm<B> {
 
     /// Loads a HF model directory: `config.json` + `model.safetensors` (or the shards of
     /// `model.safetensors.index.json`); f16/bf16 weights are converted to f32.
+    ///
+    /// The weight files are memory-mapped while this runs: they must not be modified or
+    /// truncated until it returns (see [`SafetensorsSource`]).
     pub fn from_hf_dir(dir: impl AsRef<Path>, device: &B::Device) -> Result<Self> {
         let dir = dir.as_ref();
         let config = ModelConfig::from_hf_file(&dir.join("config.json"))?;
