@@ -11,8 +11,7 @@ use std::time::Instant;
 
 use burn::backend::Flex;
 use burn::tensor::{Distribution, Tensor};
-use rad3d_llm::linear::matmul_rows;
-use rad3d_llm::{GenerationConfig, LlamaConfig, Llm, generate, synthetic_prefix};
+use rad3d_llm::{GenerationConfig, Kernels, LlamaConfig, Llm, generate, synthetic_prefix};
 
 type B = Flex;
 
@@ -51,6 +50,8 @@ fn main() {
     // `matmul_rows` (few-row kernels included) that decoding uses.
     let (d, i, v) = (cfg.hidden_size, cfg.intermediate_size, cfg.vocab_size);
     let qkv_out = (cfg.num_heads + 2 * cfg.num_kv_heads) * cfg.head_dim;
+    let kernels = Kernels::for_backend::<B>(&device);
+    let matmul_rows = |x: Tensor<B, 2>, w: Tensor<B, 2>| kernels.matmul_rows(x, w);
     let rnd = |r: usize, c: usize| {
         Tensor::<B, 2>::random([r, c], Distribution::Normal(0.0, 0.02), &device)
     };
@@ -207,7 +208,7 @@ fn breakdown(model: &Llm<B>, batch: usize, steps: usize) {
     time("attention (140 keys)", &|| {
         for _ in &m.layers {
             let k = kk.clone().narrow(2, 0, 140);
-            let _ = rad3d_llm::attention::grouped_attention(q.clone(), k.clone(), k, None, 0.125);
+            let _ = rad3d_llm::grouped_attention(q.clone(), k.clone(), k, None, 0.125);
         }
     });
     let qkv = Tensor::<B, 4>::random(

@@ -52,7 +52,11 @@ pub fn grouped_attention<B: Backend>(
 /// Built once per forward pass and shared by every layer: adding a bias broadcast over
 /// heads (and rows) walks the scores element by element on CPU backends, while a bias of
 /// the scores' own shape is a vectorised in-place add.
-pub fn expand_bias<B: Backend>(bias: Tensor<B, 4>, batch: usize, heads: usize) -> Tensor<B, 4> {
+pub(crate) fn expand_bias<B: Backend>(
+    bias: Tensor<B, 4>,
+    batch: usize,
+    heads: usize,
+) -> Tensor<B, 4> {
     let rows = bias.dims()[0];
     let bias = if rows == batch {
         bias

@@ -7,6 +7,8 @@
 
 use burn::tensor::{Tensor, TensorData, backend::Backend};
 
+use crate::attention::expand_bias;
+
 /// Added to the attention scores of masked keys. Finite (not −∞) so a query that can
 /// see no key at all (a padding slot) gets a uniform softmax instead of NaN.
 const MASKED: f32 = -1e30;
@@ -38,6 +40,28 @@ pub(crate) struct StepContext<B: Backend> {
     pub shared_positions: bool,
     /// Additive attention bias `[B or 1, 1, T, total]`; `None` when nothing is masked.
     pub bias: Option<Tensor<B, 4>>,
+}
+
+impl<B: Backend> StepContext<B> {
+    /// The context of `t` new tokens per row of a `batch`: continuing the sequences in
+    /// `cache`, or complete sequences without one (`mask` as in [`SeqState::advance`]).
+    /// The bias comes expanded to `heads` query heads (see [`expand_bias`]), once per
+    /// forward pass for every layer to share.
+    pub(crate) fn begin(
+        cache: Option<&mut KvCache<B>>,
+        batch: usize,
+        t: usize,
+        mask: Option<&[bool]>,
+        heads: usize,
+        device: &B::Device,
+    ) -> Self {
+        let mut ctx = match cache {
+            Some(c) => c.advance(t, mask, device),
+            None => SeqState::new(batch, t).advance(t, mask, device),
+        };
+        ctx.bias = ctx.bias.map(|bias| expand_bias(bias, batch, heads));
+        ctx
+    }
 }
 
 impl SeqState {

@@ -7,6 +7,12 @@
 //! [`Llm`] holds either family; [`generate()`] decodes greedily, by beam search or by
 //! sampling, batched, with per-sequence stopping.
 //!
+//! The crate is laid out by family and by layer: `llama/` and `gpt2/` each hold one
+//! architecture (its config, module, loading); the blocks they share (attention, RoPE,
+//! KV cache, generation, weight sources, GGUF, tokenizer) sit beside them; `kernels/`
+//! holds the matmul kernels, whose CPU fast paths come with the `flex` feature (on by
+//! default; without it the crate depends on no CPU backend).
+//!
 //! ```no_run
 //! use burn::backend::Flex;
 //! use burn::tensor::Tensor;
@@ -35,30 +41,34 @@
 //! # Ok(()) }
 //! ```
 
-pub mod attention;
-pub mod backprop;
-pub mod cache;
-pub mod config;
-pub mod error;
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+// Shared blocks.
+mod attention;
+mod cache;
+mod config;
+mod error;
 pub mod generate;
 pub mod gguf;
-pub mod gpt2;
-pub mod host_matmul;
-pub mod linear;
-pub mod llama;
-pub mod model;
-pub mod request;
-pub mod rope;
-pub mod tokenizer;
-pub mod weights;
+mod kernels;
+mod model;
+mod request;
+mod rope;
+mod tokenizer;
+mod weights;
 
-pub use backprop::LlamaTape;
+// One folder per family.
+mod gpt2;
+mod llama;
+
+pub use attention::grouped_attention;
 pub use cache::KvCache;
-pub use config::{Gpt2Config, LlamaConfig, ModelConfig, RopeScaling};
+pub use config::{ModelConfig, RopeScaling};
 pub use error::{LlmError, Result};
 pub use generate::{Decoding, GenerationConfig, generate, generate_streaming};
-pub use gpt2::{Gpt2, gpt2_from_tensors};
-pub use llama::{Llama, llama_from_tensors};
+pub use gpt2::{Gpt2, Gpt2Block, Gpt2Config, gpt2_from_tensors};
+pub use kernels::{Kernels, host_backend};
+pub use llama::{Llama, LlamaBlock, LlamaConfig, LlamaTape, llama_from_tensors};
 pub use model::{CausalLm, FrozenBackward, Llm, SpecialTokens};
 pub use request::{
     GenerateOutput, GenerateRequest, Prompt, load_model, run_request, synthetic_prefix,

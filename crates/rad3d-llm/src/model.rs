@@ -7,7 +7,7 @@ use burn::module::{Module, ModuleMapper, Param};
 use burn::tensor::{Bool, Int, Tensor, backend::Backend};
 
 use crate::cache::KvCache;
-use crate::config::{Gpt2Config, LlamaConfig, ModelConfig};
+use crate::config::ModelConfig;
 use crate::error::Result;
 use crate::gpt2::{Gpt2, gpt2_from_tensors};
 use crate::llama::{Llama, llama_from_tensors};
@@ -135,6 +135,17 @@ pub trait CausalLm<B: Backend>: Module<B> + Sized {
     }
 }
 
+/// Rows `ids` `[B, T]` of an embedding `table` `[V, D]` → `[B, T, D]`.
+pub(crate) fn embed_rows<B: Backend>(
+    table: &Param<Tensor<B, 2>>,
+    ids: Tensor<B, 2, Int>,
+) -> Tensor<B, 3> {
+    let [b, t] = ids.dims();
+    let table = table.val();
+    let d = table.dims()[1];
+    table.select(0, ids.reshape([b * t])).reshape([b, t, d])
+}
+
 fn specials(bos: Option<u32>, eos: &[u32], pad: Option<u32>) -> SpecialTokens {
     SpecialTokens {
         bos,
@@ -143,24 +154,53 @@ fn specials(bos: Option<u32>, eos: &[u32], pad: Option<u32>) -> SpecialTokens {
     }
 }
 
-impl<B: Backend> CausalLm<B> for Llama<B> {
-    fn embed(&self, ids: Tensor<B, 2, Int>) -> Tensor<B, 3> {
-        Llama::embed(self, ids)
-    }
-    fn forward_hidden_host_mask(
-        &self,
-        embeds: Tensor<B, 3>,
-        mask: Option<&[bool]>,
-        cache: Option<&mut KvCache<B>>,
-    ) -> Tensor<B, 3> {
-        self.forward_hidden_host(embeds, mask, cache)
-    }
-    fn logits(&self, hidden: Tensor<B, 3>) -> Tensor<B, 3> {
-        Llama::logits(self, hidden)
-    }
-    fn output_weight(&self) -> Tensor<B, 2> {
-        Llama::output_weight(self)
-    }
+/// [`CausalLm`] for a family's model type, whose inherent methods (`embed`,
+/// `forward_hidden_host`, `logits`, `output_weight`, `new_cache`) and config fields
+/// (`hidden_size`, `vocab_size`, `max_position_embeddings`, special tokens) have the same
+/// names in every family; extra trait methods (overrides) follow the type.
+macro_rules! causal_lm_for_family {
+    ($ty:ident $(, $extra:item)*) => {
+        impl<B: Backend> CausalLm<B> for $ty<B> {
+            fn embed(&self, ids: Tensor<B, 2, Int>) -> Tensor<B, 3> {
+                $ty::embed(self, ids)
+            }
+            fn forward_hidden_host_mask(
+                &self,
+                embeds: Tensor<B, 3>,
+                mask: Option<&[bool]>,
+                cache: Option<&mut KvCache<B>>,
+            ) -> Tensor<B, 3> {
+                self.forward_hidden_host(embeds, mask, cache)
+            }
+            fn logits(&self, hidden: Tensor<B, 3>) -> Tensor<B, 3> {
+                $ty::logits(self, hidden)
+            }
+            fn output_weight(&self) -> Tensor<B, 2> {
+                $ty::output_weight(self)
+            }
+            fn new_cache(&self, batch: usize, capacity: usize, device: &B::Device) -> KvCache<B> {
+                $ty::new_cache(self, batch, capacity, device)
+            }
+            fn hidden_size(&self) -> usize {
+                self.config.hidden_size
+            }
+            fn vocab_size(&self) -> usize {
+                self.config.vocab_size
+            }
+            fn max_positions(&self) -> usize {
+                self.config.max_position_embeddings
+            }
+            fn special_tokens(&self) -> SpecialTokens {
+                let c = &self.config;
+                specials(c.bos_token_id, &c.eos_token_ids, c.pad_token_id)
+            }
+            $($extra)*
+        }
+    };
+}
+
+causal_lm_for_family!(
+    Llama,
     fn forward_hidden_frozen(
         &self,
         embeds: Tensor<B, 3>,
@@ -169,59 +209,8 @@ impl<B: Backend> CausalLm<B> for Llama<B> {
         let model = self.clone();
         Some((hidden, Box::new(move |d| model.backward_frozen(tape, d))))
     }
-    fn new_cache(&self, batch: usize, capacity: usize, device: &B::Device) -> KvCache<B> {
-        Llama::new_cache(self, batch, capacity, device)
-    }
-    fn hidden_size(&self) -> usize {
-        self.config.hidden_size
-    }
-    fn vocab_size(&self) -> usize {
-        self.config.vocab_size
-    }
-    fn max_positions(&self) -> usize {
-        self.config.max_position_embeddings
-    }
-    fn special_tokens(&self) -> SpecialTokens {
-        let c = &self.config;
-        specials(c.bos_token_id, &c.eos_token_ids, c.pad_token_id)
-    }
-}
-
-impl<B: Backend> CausalLm<B> for Gpt2<B> {
-    fn embed(&self, ids: Tensor<B, 2, Int>) -> Tensor<B, 3> {
-        Gpt2::embed(self, ids)
-    }
-    fn forward_hidden_host_mask(
-        &self,
-        embeds: Tensor<B, 3>,
-        mask: Option<&[bool]>,
-        cache: Option<&mut KvCache<B>>,
-    ) -> Tensor<B, 3> {
-        self.forward_hidden_host(embeds, mask, cache)
-    }
-    fn logits(&self, hidden: Tensor<B, 3>) -> Tensor<B, 3> {
-        Gpt2::logits(self, hidden)
-    }
-    fn output_weight(&self) -> Tensor<B, 2> {
-        Gpt2::output_weight(self)
-    }
-    fn new_cache(&self, batch: usize, capacity: usize, device: &B::Device) -> KvCache<B> {
-        Gpt2::new_cache(self, batch, capacity, device)
-    }
-    fn hidden_size(&self) -> usize {
-        self.config.hidden_size
-    }
-    fn vocab_size(&self) -> usize {
-        self.config.vocab_size
-    }
-    fn max_positions(&self) -> usize {
-        self.config.max_position_embeddings
-    }
-    fn special_tokens(&self) -> SpecialTokens {
-        let c = &self.config;
-        specials(c.bos_token_id, &c.eos_token_ids, c.pad_token_id)
-    }
-}
+);
+causal_lm_for_family!(Gpt2);
 
 /// Any supported decoder: what loaders return and what downstream code stores.
 #[derive(Module, Debug)]
@@ -309,6 +298,9 @@ impl<B: Backend> Llm<B> {
 
     /// Loads a HF model directory: `config.json` + `model.safetensors` (or the shards of
     /// `model.safetensors.index.json`); f16/bf16 weights are converted to f32.
+    ///
+    /// The weight files are memory-mapped while this runs: they must not be modified or
+    /// truncated until it returns (see [`SafetensorsSource`]).
     pub fn from_hf_dir(dir: impl AsRef<Path>, device: &B::Device) -> Result<Self> {
         let dir = dir.as_ref();
         let config = ModelConfig::from_hf_file(&dir.join("config.json"))?;
@@ -333,17 +325,5 @@ impl ModelConfig {
             Self::Gpt2(c) => Llm::Gpt2(c.init(seed, device)?),
             Self::Llama(c) => Llm::Llama(c.init(seed, device)?),
         })
-    }
-}
-
-impl From<Gpt2Config> for ModelConfig {
-    fn from(c: Gpt2Config) -> Self {
-        Self::Gpt2(c)
-    }
-}
-
-impl From<LlamaConfig> for ModelConfig {
-    fn from(c: LlamaConfig) -> Self {
-        Self::Llama(c)
     }
 }

@@ -7,17 +7,18 @@
 
 use burn::tensor::{Tensor, TensorData, backend::Backend};
 
-use crate::config::{LlamaConfig, RopeScaling};
+use crate::config::RopeScaling;
+use crate::llama::LlamaConfig;
 
 /// Inverse frequencies of one head (`head_dim / 2` of them).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Rope {
+pub(crate) struct Rope {
     inv_freq: Vec<f32>,
 }
 
 impl Rope {
     /// The frequencies a LLaMA config implies (base `rope_theta`, optional scaling).
-    pub fn new(config: &LlamaConfig) -> Self {
+    pub(crate) fn new(config: &LlamaConfig) -> Self {
         let dim = config.head_dim;
         let base = config.rope_theta;
         let mut inv: Vec<f64> = (0..dim / 2)
@@ -57,11 +58,6 @@ impl Rope {
         }
     }
 
-    /// Width of one head.
-    pub fn head_dim(&self) -> usize {
-        2 * self.inv_freq.len()
-    }
-
     /// `cos` and sign-folded `sin` for the given positions, repeated over `heads`:
     /// `[batch, t, heads, head_dim]`, the layout of the projected queries or keys before
     /// the head transpose. `positions` holds `t` shared positions or `batch·t` row-major.
@@ -72,7 +68,7 @@ impl Rope {
     /// pass and shared by every layer) because CPU backends multiply equal-shaped
     /// contiguous tensors with vector instructions but walk broadcast ones element by
     /// element.
-    pub fn cos_sin<B: Backend>(
+    pub(crate) fn cos_sin<B: Backend>(
         &self,
         positions: &[usize],
         batch: usize,
@@ -112,7 +108,7 @@ impl Rope {
     }
 
     /// Rotates `x` (`head_dim` last, same shape as the tables) by the given `cos`/`sin` (from [`cos_sin`](Self::cos_sin)).
-    pub fn apply<B: Backend>(
+    pub(crate) fn apply<B: Backend>(
         x: Tensor<B, 4>,
         cos: &Tensor<B, 4>,
         sin: &Tensor<B, 4>,

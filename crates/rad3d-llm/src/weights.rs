@@ -5,6 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
+use burn::module::Param;
+use burn::tensor::{Tensor, TensorData, backend::Backend};
 use memmap2::Mmap;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -116,7 +118,7 @@ impl TensorSource for MemorySource {
 /// Deterministic random weights for a list of expected tensors: N(0, std) for matrices,
 /// ones for 1-D `*norm*`/`ln_*` weights, zeros for biases. Used by `init` and benches.
 #[derive(Debug)]
-pub struct RandomSource {
+pub(crate) struct RandomSource {
     origin: PathBuf,
     shapes: BTreeMap<String, Vec<usize>>,
     rng: StdRng,
@@ -125,7 +127,7 @@ pub struct RandomSource {
 
 impl RandomSource {
     /// Random tensors of the given names and shapes, seeded.
-    pub fn new(shapes: Vec<(String, Vec<usize>)>, std: f32, seed: u64) -> Self {
+    pub(crate) fn new(shapes: Vec<(String, Vec<usize>)>, std: f32, seed: u64) -> Self {
         Self {
             origin: PathBuf::from("<random init>"),
             shapes: shapes.into_iter().collect(),
@@ -182,6 +184,10 @@ struct MappedFile {
 
 /// Tensors from `model.safetensors`, or from the shards a `model.safetensors.index.json`
 /// lists; f32, f16 and bf16 are converted to f32 on read.
+///
+/// The files are memory-mapped, not read: they must not be modified or truncated (by
+/// this or any other process) while the source exists, i.e. while a model loads from
+/// it. Changing a mapped file is undefined behaviour.
 pub struct SafetensorsSource {
     origin: PathBuf,
     files: Vec<MappedFile>,
@@ -266,9 +272,13 @@ impl SafetensorsSource {
 
     fn add_file(&mut self, path: &Path) -> Result<()> {
         let file = std::fs::File::open(path).map_err(io_err(path))?;
-        // SAFETY: the file is opened read-only and only read through this map; a
-        // concurrent writer could change bytes under us, which at worst yields wrong
-        // weights, never memory unsafety in safe code reading a byte slice.
+        // SAFETY: `Mmap::map` is unsafe because the map is handed out as a `&[u8]` that
+        // Rust assumes immutable, while another process could truncate or rewrite the file
+        // underneath it: that is undefined behaviour (wrong bytes, or SIGBUS on a
+        // truncated file), not merely wrong weights. We open the file read-only and only
+        // read through the map; soundness rests on the documented contract that callers
+        // do not modify or truncate a weight file while a `SafetensorsSource` over it (and
+        // so the model loading from it) exists.
         let map = unsafe { Mmap::map(&file) }.map_err(io_err(path))?;
         let st = SafeTensors::deserialize(&map).map_err(|e| LlmError::Format {
             path: path.to_path_buf(),
@@ -349,6 +359,22 @@ impl TensorSource for SafetensorsSource {
         })?;
         Ok(Some(HostTensor { shape, data }))
     }
+}
+
+/// A host tensor as a parameter of rank `D` on `device`.
+///
+/// # Panics
+/// If the tensor's rank is not `D` (callers check shapes first, see [`check_tensors`]).
+pub(crate) fn param<B: Backend, const D: usize>(
+    t: HostTensor,
+    device: &B::Device,
+) -> Param<Tensor<B, D>> {
+    let shape: [usize; D] = t
+        .shape
+        .clone()
+        .try_into()
+        .expect("tensor rank checked by caller");
+    Param::from_tensor(Tensor::from_data(TensorData::new(t.data, shape), device))
 }
 
 /// Checks a source against the tensors a model expects, before anything is read:

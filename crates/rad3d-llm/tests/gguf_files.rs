@@ -2,11 +2,11 @@
 //! tensor layout, the LLaMA name mapping with llama.cpp's Q/K permutation undone, and the
 //! config built from metadata.
 
+use rad3d_llm::TensorSource;
 use rad3d_llm::gguf::{
     GgmlType, GgufFile, GgufLlamaSource, GgufWriter, MetadataArray, MetadataValue, hf_config_json,
     llama_config,
 };
-use rad3d_llm::weights::TensorSource;
 
 fn write(dir: &tempfile::TempDir, name: &str, w: &GgufWriter) -> std::path::PathBuf {
     let path = dir.path().join(name);
@@ -303,6 +303,6 @@ fn rope_scaling_metadata_reaches_the_config() {
     let config = llama_config(&f).unwrap();
     assert_eq!(
         config.rope_scaling,
-        Some(rad3d_llm::config::RopeScaling::Linear { factor: 4.0 })
+        Some(rad3d_llm::RopeScaling::Linear { factor: 4.0 })
     );
 }

@@ -192,7 +192,7 @@ pub fn report_nll_frozen<B: AutodiffBackend, L: CausalLm<B::InnerBackend>>(
     // Rows are independent through a frozen LM. On the host the element-wise ops run on
     // one thread each, so rows go to the thread pool in as many groups as it has threads;
     // device backends get the batch whole.
-    let groups = if rad3d_llm::linear::host_backend::<B>(&device) {
+    let groups = if rad3d_llm::host_backend::<B>(&device) {
         rayon::current_num_threads().clamp(1, batch)
     } else {
         1

@@ -7,8 +7,8 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use super::reader::GgufFile;
-use crate::config::LlamaConfig;
 use crate::error::{LlmError, Result};
+use crate::llama::LlamaConfig;
 use crate::weights::{HostTensor, TensorSource};
 
 /// Which rows of a tensor llama.cpp's converter reordered.

@@ -12,10 +12,9 @@
 use burn::tensor::activation::{sigmoid, softmax};
 use burn::tensor::{Tensor, backend::Backend};
 
-use crate::attention::expand_bias;
-use crate::cache::SeqState;
-use crate::linear::{linear_forward, linear_forward_parts, matmul_rows};
-use crate::llama::{Llama, LlamaBlock};
+use super::{Llama, LlamaBlock};
+use crate::cache::StepContext;
+use crate::kernels::Kernels;
 use crate::rope::Rope;
 
 /// What the backward pass of one RMSNorm reads: its input's normalised form and the
@@ -97,10 +96,12 @@ fn from_heads<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
 }
 
 /// `dy` `[B, T, out]` back through a linear layer's weight `[in, out]` → `[B, T, in]`.
-fn linear_input_grad<B: Backend>(w: Tensor<B, 2>, dy: Tensor<B, 3>) -> Tensor<B, 3> {
-    let [b, t, n] = dy.dims();
-    let d = w.dims()[0];
-    matmul_rows(dy.reshape([b * t, n]), w.transpose()).reshape([b, t, d])
+fn linear_input_grad<B: Backend>(
+    kernels: Kernels,
+    w: Tensor<B, 2>,
+    dy: Tensor<B, 3>,
+) -> Tensor<B, 3> {
+    kernels.project(dy, w.transpose())
 }
 
 impl<B: Backend> Llama<B> {
@@ -114,8 +115,8 @@ impl<B: Backend> Llama<B> {
         let [b, t, _] = embeds.dims();
         let device = embeds.device();
         let c = &self.config;
-        let ctx = SeqState::new(b, t).advance::<B>(t, None, &device);
-        let bias = ctx.bias.map(|bias| expand_bias(bias, b, c.num_heads));
+        let ctx = StepContext::begin(None, b, t, None, c.num_heads, &device);
+        let bias = ctx.bias;
         let rope = &self.rope;
         let (cos_q, sin_q) = rope.cos_sin::<B>(&ctx.positions, b, t, c.num_heads, &device);
         let (cos_k, sin_k) = rope.cos_sin::<B>(&ctx.positions, b, t, c.num_kv_heads, &device);
@@ -151,7 +152,9 @@ impl<B: Backend> Llama<B> {
         let g = hq / hkv;
         let (a, attn_norm) =
             rms_norm_taped(x.clone(), &layer.attn_norm.gamma.val(), c.rms_norm_eps);
-        let [q, k, v] = linear_forward_parts(&layer.qkv, a, [hq * hd, hkv * hd, hkv * hd]);
+        let [q, k, v] = self
+            .kernels
+            .linear_parts(&layer.qkv, a, [hq * hd, hkv * hd, hkv * hd]);
         let q = Rope::apply(q.reshape([b, t, hq, hd]), rope_q.0, rope_q.1)
             .swap_dims(1, 2)
             .reshape([b, hkv, g * t, hd]);
@@ -170,12 +173,12 @@ impl<B: Backend> Llama<B> {
             t,
             hq * hd,
         ]);
-        let x = x + linear_forward(&layer.o_proj, attn);
+        let x = x + self.kernels.linear(&layer.o_proj, attn);
         let i = c.intermediate_size;
         let (m, mlp_norm) = rms_norm_taped(x.clone(), &layer.mlp_norm.gamma.val(), c.rms_norm_eps);
-        let [gate, up] = linear_forward_parts(&layer.gate_up, m, [i, i]);
+        let [gate, up] = self.kernels.linear_parts(&layer.gate_up, m, [i, i]);
         let h = gate.clone() * sigmoid(gate.clone()) * up.clone();
-        let y = x + linear_forward(&layer.down, h);
+        let y = x + self.kernels.linear(&layer.down, h);
         let tape = BlockTape {
             attn_norm,
             q,
@@ -220,7 +223,7 @@ impl<B: Backend> Llama<B> {
         let scale = (hd as f32).powf(-0.5);
 
         // MLP: y = x + down(silu(gate) ⊙ up).
-        let dh = linear_input_grad(layer.down.weight.val(), dy.clone());
+        let dh = linear_input_grad(self.kernels, layer.down.weight.val(), dy.clone());
         let s = sigmoid(tape.gate.clone());
         let silu = tape.gate.clone() * s.clone();
         let d_up = dh.clone() * silu;
@@ -228,13 +231,14 @@ impl<B: Backend> Llama<B> {
         let d_silu = s.clone() * ((s.neg() + 1.0) * tape.gate + 1.0);
         let d_gate = dh * tape.up * d_silu;
         let dm = linear_input_grad(
+            self.kernels,
             layer.gate_up.weight.val(),
             Tensor::cat(vec![d_gate, d_up], 2),
         );
         let dx = dy + rms_norm_backward(tape.mlp_norm, &layer.mlp_norm.gamma.val(), dm);
 
         // Attention: x_mid = x + o_proj(attn(q, k, v)).
-        let d_attn = linear_input_grad(layer.o_proj.weight.val(), dx.clone());
+        let d_attn = linear_input_grad(self.kernels, layer.o_proj.weight.val(), dx.clone());
         let d_out = to_heads(d_attn, hq).reshape([b, hkv, g * t, hd]);
         let d_probs = d_out.clone().matmul(tape.v.swap_dims(2, 3));
         let dv = tape.probs.clone().swap_dims(2, 3).matmul(d_out);
@@ -247,7 +251,11 @@ impl<B: Backend> Llama<B> {
         let dk =
             Rope::apply(from_heads(dk), &unrotate_k.0, &unrotate_k.1).reshape([b, t, hkv * hd]);
         let dv = from_heads(dv).reshape([b, t, hkv * hd]);
-        let da = linear_input_grad(layer.qkv.weight.val(), Tensor::cat(vec![dq, dk, dv], 2));
+        let da = linear_input_grad(
+            self.kernels,
+            layer.qkv.weight.val(),
+            Tensor::cat(vec![dq, dk, dv], 2),
+        );
         dx + rms_norm_backward(tape.attn_norm, &layer.attn_norm.gamma.val(), da)
     }
 }
@@ -258,7 +266,7 @@ mod tests {
     use burn::tensor::{Distribution, Tensor, Tolerance};
 
     use crate::CausalLm;
-    use crate::config::LlamaConfig;
+    use crate::llama::LlamaConfig;
 
     type A = Autodiff<Flex>;
 

@@ -1,4 +1,4 @@
-//! Products of a few rows with a weight matrix on the host, reading the weight in place.
+//! Products of a few rows with a weight matrix on Flex, reading the weight in place.
 //!
 //! At decode time every linear layer multiplies a handful of rows (one per sequence) by
 //! a weight matrix that does not fit in cache, so the product costs what reading the
@@ -25,7 +25,7 @@ use rayon::prelude::*;
 
 /// Products with more rows than this are left to the general kernel, whose packing
 /// then pays for itself.
-pub const MAX_ROWS: usize = 16;
+pub(super) const MAX_ROWS: usize = 16;
 
 /// How the weight's elements are laid out in its buffer.
 #[derive(Debug, Clone, Copy)]
@@ -79,7 +79,10 @@ fn weight_view(t: &FlexTensor) -> Option<Weight<'_>> {
 /// `x` `[rows, K]` × `w` `[K, N]` with the kernels of this module, when `B` is Flex,
 /// both are f32, `rows ≤ MAX_ROWS` and `w` has a unit stride along one axis; `None`
 /// otherwise (the caller then uses the general matmul).
-pub fn few_rows_matmul<B: Backend>(x: &Tensor<B, 2>, w: &Tensor<B, 2>) -> Option<Tensor<B, 2>> {
+pub(super) fn few_rows_matmul<B: Backend>(
+    x: &Tensor<B, 2>,
+    w: &Tensor<B, 2>,
+) -> Option<Tensor<B, 2>> {
     let [rows, k] = x.dims();
     if rows == 0
         || rows > MAX_ROWS
