@@ -7,11 +7,10 @@ use std::path::{Path, PathBuf};
 
 use burn::module::Param;
 use burn::tensor::{Tensor, TensorData, backend::Backend};
-use memmap2::Mmap;
+use rad3d_io::CheckpointReader;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand_distr_free::normal;
-use safetensors::{Dtype, SafeTensors};
 
 use crate::error::{LlmError, Result};
 
@@ -177,20 +176,14 @@ mod rand_distr_free {
 }
 
 /// One memory-mapped safetensors file.
-struct MappedFile {
-    path: PathBuf,
-    map: Mmap,
-}
-
 /// Tensors from `model.safetensors`, or from the shards a `model.safetensors.index.json`
-/// lists; f32, f16 and bf16 are converted to f32 on read.
-///
-/// The files are memory-mapped, not read: they must not be modified or truncated (by
-/// this or any other process) while the source exists, i.e. while a model loads from
-/// it. Changing a mapped file is undefined behaviour.
+/// lists; every float dtype (f32, f16, bf16, f64) is converted to f32 on read. Each file
+/// is read through [`rad3d_io::CheckpointReader`], which memory-maps it: the files must
+/// not be modified or truncated (by this or any other process) while the source exists,
+/// i.e. while a model loads from it. Changing a mapped file is undefined behaviour.
 pub struct SafetensorsSource {
     origin: PathBuf,
-    files: Vec<MappedFile>,
+    files: Vec<CheckpointReader>,
     /// name → (file index, shape)
     index: HashMap<String, (usize, Vec<usize>)>,
 }
@@ -208,6 +201,21 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> LlmError + '_ {
     move |source| LlmError::Io {
         path: path.to_path_buf(),
         source,
+    }
+}
+
+/// The LLM crate's view of a checkpoint error: I/O stays I/O, everything else is a
+/// format error naming the file and tensor.
+fn checkpoint_err(e: rad3d_io::IoError) -> LlmError {
+    match e {
+        rad3d_io::IoError::Io { path, source } => LlmError::Io { path, source },
+        rad3d_io::IoError::DType {
+            path, name, dtype, ..
+        } => LlmError::UnsupportedDtype { path, name, dtype },
+        other => LlmError::Format {
+            path: other.path().to_path_buf(),
+            reason: other.to_string(),
+        },
     }
 }
 
@@ -271,59 +279,14 @@ impl SafetensorsSource {
     }
 
     fn add_file(&mut self, path: &Path) -> Result<()> {
-        let file = std::fs::File::open(path).map_err(io_err(path))?;
-        // SAFETY: `Mmap::map` is unsafe because the map is handed out as a `&[u8]` that
-        // Rust assumes immutable, while another process could truncate or rewrite the file
-        // underneath it: that is undefined behaviour (wrong bytes, or SIGBUS on a
-        // truncated file), not merely wrong weights. We open the file read-only and only
-        // read through the map; soundness rests on the documented contract that callers
-        // do not modify or truncate a weight file while a `SafetensorsSource` over it (and
-        // so the model loading from it) exists.
-        let map = unsafe { Mmap::map(&file) }.map_err(io_err(path))?;
-        let st = SafeTensors::deserialize(&map).map_err(|e| LlmError::Format {
-            path: path.to_path_buf(),
-            reason: format!("not a safetensors file: {e}"),
-        })?;
+        let reader = CheckpointReader::open(path).map_err(checkpoint_err)?;
         let file_idx = self.files.len();
-        for (name, view) in st.tensors() {
-            self.index.insert(name, (file_idx, view.shape().to_vec()));
+        for name in reader.raw_names() {
+            let shape = reader.shape(&name).expect("a listed tensor has a shape");
+            self.index.insert(name, (file_idx, shape));
         }
-        self.files.push(MappedFile {
-            path: path.to_path_buf(),
-            map,
-        });
+        self.files.push(reader);
         Ok(())
-    }
-}
-
-/// Converts raw little-endian bytes of a float dtype to f32.
-fn to_f32(bytes: &[u8], dtype: Dtype) -> Option<Vec<f32>> {
-    match dtype {
-        Dtype::F32 => Some(
-            bytes
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect(),
-        ),
-        Dtype::F16 => Some(
-            bytes
-                .chunks_exact(2)
-                .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
-                .collect(),
-        ),
-        Dtype::BF16 => Some(
-            bytes
-                .chunks_exact(2)
-                .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
-                .collect(),
-        ),
-        Dtype::F64 => Some(
-            bytes
-                .chunks_exact(8)
-                .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")) as f32)
-                .collect(),
-        ),
-        _ => None,
     }
 }
 
@@ -343,20 +306,14 @@ impl TensorSource for SafetensorsSource {
         let Some((file_idx, shape)) = self.index.remove(name) else {
             return Ok(None);
         };
-        let file = &self.files[file_idx];
-        let st = SafeTensors::deserialize(&file.map).map_err(|e| LlmError::Format {
-            path: file.path.clone(),
-            reason: e.to_string(),
-        })?;
-        let view = st.tensor(name).map_err(|e| LlmError::Format {
-            path: file.path.clone(),
-            reason: format!("tensor `{name}`: {e}"),
-        })?;
-        let data = to_f32(view.data(), view.dtype()).ok_or_else(|| LlmError::UnsupportedDtype {
-            path: file.path.clone(),
-            name: name.to_string(),
-            dtype: format!("{:?}", view.dtype()),
-        })?;
+        let data = self.files[file_idx]
+            .read_f32(name)
+            .map_err(checkpoint_err)?
+            .into_vec::<f32>()
+            .map_err(|e| LlmError::Format {
+                path: self.files[file_idx].path().to_path_buf(),
+                reason: format!("tensor `{name}`: {e:?}"),
+            })?;
         Ok(Some(HostTensor { shape, data }))
     }
 }
@@ -455,9 +412,21 @@ mod tests {
             .iter()
             .flat_map(|x| half::bf16::from_f32(*x).to_le_bytes())
             .collect();
-        assert_eq!(to_f32(&f16, Dtype::F16).unwrap(), v);
-        assert_eq!(to_f32(&bf16, Dtype::BF16).unwrap(), v);
-        assert!(to_f32(&[0u8; 4], Dtype::I32).is_none());
+        use safetensors::{Dtype, tensor::TensorView};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.safetensors");
+        let ints = [0u8; 4];
+        let views = vec![
+            ("a", TensorView::new(Dtype::F16, vec![3], &f16).unwrap()),
+            ("b", TensorView::new(Dtype::BF16, vec![3], &bf16).unwrap()),
+            ("i", TensorView::new(Dtype::I32, vec![1], &ints).unwrap()),
+        ];
+        std::fs::write(&path, safetensors::serialize(views, None).unwrap()).unwrap();
+        let mut src = SafetensorsSource::open(&path).unwrap();
+        assert_eq!(src.take("a").unwrap().unwrap().data, v);
+        assert_eq!(src.take("b").unwrap().unwrap().data, v);
+        let err = src.take("i").unwrap_err();
+        assert!(matches!(err, LlmError::UnsupportedDtype { .. }), "{err}");
     }
 
     #[test]
