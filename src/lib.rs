@@ -22,6 +22,8 @@
 //! # }
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub use rad3d_classifier as classifier;
 pub use rad3d_ctvit as ctvit;
 pub use rad3d_io as io;

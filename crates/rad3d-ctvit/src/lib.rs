@@ -21,6 +21,8 @@
 //! # }
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod attention;
 pub mod cache;
 mod config;

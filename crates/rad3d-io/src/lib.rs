@@ -21,8 +21,6 @@
 //! # Ok(()) }
 //! ```
 
-#![deny(clippy::undocumented_unsafe_blocks)]
-
 mod atomic;
 mod checkpoint;
 mod error;

@@ -41,8 +41,6 @@
 //! # Ok(()) }
 //! ```
 
-#![deny(clippy::undocumented_unsafe_blocks)]
-
 // Shared blocks.
 mod attention;
 mod cache;

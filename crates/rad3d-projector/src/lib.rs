@@ -24,6 +24,8 @@
 //! # Ok::<(), rad3d_projector::ProjectorError>(())
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod clipcap;
 mod error;
 mod layer;
