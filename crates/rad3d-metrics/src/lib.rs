@@ -38,6 +38,7 @@ pub mod corpus;
 pub mod error;
 #[cfg(feature = "green")]
 pub mod green;
+mod hash;
 mod lcs;
 pub mod meteor;
 mod ngram;
