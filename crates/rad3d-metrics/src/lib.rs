@@ -7,6 +7,8 @@
 //! - [`rouge_score`]: Google rouge-score ROUGE-1/2/L/Lsum with its tokenizer and NLTK's
 //!   Porter stemmer;
 //! - [`sacrebleu`]: sacreBLEU corpus BLEU (13a tokenizer, exp smoothing);
+//! - [`classification`]: confusion counts, precision/recall/F1/accuracy and AUROC on plain
+//!   slices (the workspace's one definition);
 //! - [`clinical`]: clinical efficacy (per-label, macro and micro P/R/F1);
 //! - [`significance`]: bootstrap CIs and paired tests re-aggregating corpus metrics from
 //!   per-sample statistics ([`CorpusMetric`]).
@@ -32,6 +34,7 @@
 pub mod bert;
 #[cfg(feature = "bertscore")]
 pub mod bertscore;
+pub mod classification;
 pub mod clinical;
 pub mod coco;
 pub mod corpus;
@@ -48,5 +51,6 @@ pub mod sacrebleu;
 pub mod significance;
 pub mod text;
 
+pub use classification::{Confusion, auroc};
 pub use corpus::{Corpus, CorpusMetric, MeanMetric, Pairable};
 pub use error::{MetricsError, Result};
