@@ -31,8 +31,6 @@
 //! ```
 
 #[cfg(feature = "bertscore")]
-pub mod bert;
-#[cfg(feature = "bertscore")]
 pub mod bertscore;
 pub mod classification;
 pub mod clinical;
@@ -51,6 +49,9 @@ pub mod sacrebleu;
 pub mod significance;
 pub mod text;
 
+/// The BERTScore encoder, also reachable as [`bertscore::encoder`].
+#[cfg(feature = "bertscore")]
+pub use bertscore::encoder as bert;
 pub use classification::{Confusion, auroc};
 pub use corpus::{Corpus, CorpusMetric, MeanMetric, Pairable};
 pub use error::{MetricsError, Result};
