@@ -13,7 +13,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use rad3d_prefix::volume::phantom::{CT_RATE_LABELS, Finding, Phantom, PhantomConfig, Side};
+use rad3d_prefix::classifier::CT_RATE_LABELS;
+use rad3d_prefix::volume::phantom::{Finding, Phantom, PhantomConfig, Side};
 use rad3d_prefix::volume::{Order, Preprocess, ReadOptions};
 
 #[derive(Parser, Debug)]

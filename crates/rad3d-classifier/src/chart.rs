@@ -1,166 +1,167 @@
-//! Per-label bar chart (PNG) of an [`Evaluation`], rendered without system fonts: text uses
-//! the public-domain 8×8 bitmap font of `font8x8`, encoding uses `png`.
+//! Per-label bar chart (SVG) of an [`Evaluation`]: AUROC and F1 per label plus the macro and
+//! micro averages, on a labelled 0–1 score axis with tick values, printed bar values and a
+//! legend. Drawn with `plotters`' SVG backend, which needs no system fonts.
 
-use std::io::BufWriter;
 use std::path::Path;
+
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::error::{ClassifierError, Result};
 use crate::metrics::Evaluation;
 
-const ROW: usize = 22;
-const BAR: usize = 8;
-const LABEL_W: usize = 8 * 36;
-const PLOT_W: usize = 480;
-const MARGIN: usize = 12;
-const HEADER: usize = 56;
-const WHITE: [u8; 3] = [255, 255, 255];
-const BLACK: [u8; 3] = [20, 20, 20];
-const GRID: [u8; 3] = [220, 220, 220];
-const AUROC_COLOR: [u8; 3] = [52, 101, 164];
-const F1_COLOR: [u8; 3] = [230, 145, 56];
+const WIDTH: u32 = 960;
+/// Pixels per label row.
+const ROW: u32 = 30;
+/// Title, x axis and margins.
+const CHROME: u32 = 130;
+/// Room for label names left of the bars.
+const LABEL_AREA: u32 = 300;
+const AUROC_COLOR: RGBColor = RGBColor(52, 101, 164);
+const F1_COLOR: RGBColor = RGBColor(230, 145, 56);
+/// Half the height of a row that each bar takes (in row units).
+const BAR: f64 = 0.36;
 
-/// An RGB raster with just the drawing operations the chart needs.
-struct Canvas {
-    width: usize,
-    height: usize,
-    pixels: Vec<u8>,
-}
+/// One row of the chart: name, AUROC (undefined for single-class labels) and F1.
+type Row = (String, Option<f64>, f64);
 
-impl Canvas {
-    fn new(width: usize, height: usize) -> Self {
-        Self {
-            width,
-            height,
-            pixels: WHITE.repeat(width * height),
-        }
-    }
-
-    fn rect(&mut self, x: usize, y: usize, w: usize, h: usize, color: [u8; 3]) {
-        for yy in y..(y + h).min(self.height) {
-            for xx in x..(x + w).min(self.width) {
-                let i = (yy * self.width + xx) * 3;
-                self.pixels[i..i + 3].copy_from_slice(&color);
-            }
-        }
-    }
-
-    /// Draws ASCII text with its top-left corner at (x, y), each font pixel `scale`² pixels.
-    fn text(&mut self, x: usize, y: usize, text: &str, scale: usize, color: [u8; 3]) {
-        for (k, ch) in text.chars().enumerate() {
-            let glyph = font8x8::legacy::BASIC_LEGACY
-                .get(ch as usize)
-                .copied()
-                .unwrap_or(font8x8::legacy::BASIC_LEGACY[b'?' as usize]);
-            for (row, bits) in glyph.iter().enumerate() {
-                for col in 0..8 {
-                    // Bit 0 is the leftmost pixel in font8x8.
-                    if bits & (1 << col) != 0 {
-                        let px = x + (k * 8 + col) * scale;
-                        self.rect(px, y + row * scale, scale, scale, color);
-                    }
-                }
-            }
-        }
-    }
-}
-
-fn shorten(name: &str, max: usize) -> String {
-    if name.chars().count() <= max {
-        name.to_string()
-    } else {
-        let mut s: String = name.chars().take(max - 1).collect();
-        s.push('~');
-        s
-    }
-}
-
-/// Writes a horizontal bar chart with one row per label: AUROC (blue) and F1 (orange) on a
-/// 0–1 axis, with the values printed beside the bars.
+/// Writes a horizontal bar chart with one row per label, then the macro and micro averages:
+/// AUROC (blue) and F1 at the evaluation's threshold (orange) on a 0–1 axis with the values
+/// printed beside the bars. The file is SVG whatever its name, and is replaced atomically
+/// (written beside `path`, then renamed).
+///
+/// # Errors
+/// [`ClassifierError::Chart`] when drawing fails, [`ClassifierError::Io`] when the file
+/// cannot be written.
 pub fn write_bar_chart(evaluation: &Evaluation, title: &str, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
-    let rows = evaluation.per_label.len() + 2;
-    let width = MARGIN * 2 + LABEL_W + PLOT_W + 8 * 12;
-    let height = HEADER + rows * ROW + MARGIN + 16;
-    let mut c = Canvas::new(width, height);
-    c.text(
-        MARGIN,
-        MARGIN,
-        &shorten(title, (width - 2 * MARGIN) / 16),
-        2,
-        BLACK,
-    );
-    c.rect(MARGIN, 36, 10, 8, AUROC_COLOR);
-    c.text(MARGIN + 14, 36, "AUROC", 1, BLACK);
-    c.rect(MARGIN + 70, 36, 10, 8, F1_COLOR);
-    c.text(
-        MARGIN + 84,
-        36,
-        &format!("F1 @ {:.2}", evaluation.threshold),
-        1,
-        BLACK,
-    );
-    let x0 = MARGIN + LABEL_W;
-    let plot_h = rows * ROW;
-    for tick in 0..=10 {
-        let x = x0 + tick * PLOT_W / 10;
-        c.rect(x, HEADER, 1, plot_h, GRID);
-        if tick % 2 == 0 {
-            c.text(
-                x.saturating_sub(12),
-                HEADER + plot_h + 4,
-                &format!("{:.1}", tick as f64 / 10.0),
-                1,
-                BLACK,
-            );
-        }
-    }
-    let macro_row = (
-        "macro average".to_string(),
-        evaluation.macro_avg.auroc,
-        evaluation.macro_avg.f1,
-    );
-    let micro_row = (
-        "micro average".to_string(),
-        evaluation.micro_avg.auroc,
-        evaluation.micro_avg.f1,
-    );
-    let all = evaluation
+    let rows: Vec<Row> = evaluation
         .per_label
         .iter()
         .map(|m| (m.name.clone(), m.auroc, m.f1))
-        .chain([macro_row, micro_row]);
-    for (i, (name, auroc, f1)) in all.enumerate() {
-        let y = HEADER + i * ROW + 2;
-        c.text(MARGIN, y + 6, &shorten(&name, 35), 1, BLACK);
-        let bar = |v: f64| ((v.clamp(0.0, 1.0)) * PLOT_W as f64).round() as usize;
-        let auroc_text = match auroc {
-            Some(a) => {
-                c.rect(x0, y, bar(a), BAR, AUROC_COLOR);
-                format!("{a:.3}")
-            }
-            None => "n/a".to_string(),
-        };
-        c.rect(x0, y + BAR + 1, bar(f1), BAR, F1_COLOR);
-        c.text(x0 + PLOT_W + 6, y, &auroc_text, 1, AUROC_COLOR);
-        c.text(
-            x0 + PLOT_W + 6,
-            y + BAR + 1,
-            &format!("{f1:.3}"),
-            1,
-            F1_COLOR,
-        );
-    }
-    let file = std::fs::File::create(path).map_err(|e| ClassifierError::io(path, e))?;
-    let mut encoder = png::Encoder::new(BufWriter::new(file), width as u32, height as u32);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    let chart_err = |e: png::EncodingError| ClassifierError::Chart {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
+        .chain([
+            (
+                "macro average".to_string(),
+                evaluation.macro_avg.auroc,
+                evaluation.macro_avg.f1,
+            ),
+            (
+                "micro average".to_string(),
+                evaluation.micro_avg.auroc,
+                evaluation.micro_avg.f1,
+            ),
+        ])
+        .collect();
+    let svg =
+        render(&rows, title, evaluation.threshold).map_err(|reason| ClassifierError::Chart {
+            path: path.to_path_buf(),
+            reason,
+        })?;
+    write_atomic(path, svg.as_bytes()).map_err(|e| ClassifierError::io(path, e))
+}
+
+/// The chart as SVG text; errors are plotters' messages.
+fn render(rows: &[Row], title: &str, threshold: f32) -> std::result::Result<String, String> {
+    let n = rows.len();
+    // Row i is centred at y = n - i, so the first label is at the top; the axis's key points
+    // (at most one per row) then fall on whole numbers, which name their row.
+    let center = |i: usize| (n - i) as f64;
+    let name_at = |y: &f64| {
+        let k = y.round();
+        if (y - k).abs() > 1e-6 || k < 1.0 || k > n as f64 {
+            return String::new();
+        }
+        rows[n - k as usize].0.clone()
     };
-    let mut writer = encoder.write_header().map_err(chart_err)?;
-    writer.write_image_data(&c.pixels).map_err(chart_err)?;
-    writer.finish().map_err(chart_err)
+    let mut svg = String::new();
+    {
+        let height = CHROME + ROW * n as u32;
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        let err = |e: &dyn std::fmt::Display| e.to_string();
+        root.fill(&WHITE).map_err(|e| err(&e))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(44)
+            .y_label_area_size(LABEL_AREA)
+            // Beyond 1.0: room for the printed values.
+            .build_cartesian_2d(0f64..1.12, 0.5..n as f64 + 0.5)
+            .map_err(|e| err(&e))?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .x_desc("score")
+            .y_desc("label")
+            .x_labels(12)
+            .x_label_formatter(&|x| format!("{x:.1}"))
+            .y_labels(n + 1)
+            .y_label_formatter(&name_at)
+            .draw()
+            .map_err(|e| err(&e))?;
+        let bar = |i: usize, v: f64, upper: bool, color: RGBColor| {
+            let c = center(i);
+            let (lo, hi) = if upper { (c, c + BAR) } else { (c - BAR, c) };
+            Rectangle::new([(0.0, lo), (v.clamp(0.0, 1.0), hi)], color.filled())
+        };
+        let value = |i: usize, v: Option<f64>, upper: bool, color: RGBColor| {
+            let y = center(i) + if upper { BAR / 2.0 } else { -BAR / 2.0 };
+            let text = v.map_or("n/a".to_string(), |v| format!("{v:.3}"));
+            let style = ("sans-serif", 12)
+                .into_font()
+                .color(&color)
+                .pos(Pos::new(HPos::Left, VPos::Center));
+            Text::new(text, (v.unwrap_or(0.0).clamp(0.0, 1.0) + 0.01, y), style)
+        };
+        chart
+            .draw_series(
+                rows.iter()
+                    .enumerate()
+                    .filter_map(|(i, r)| r.1.map(|a| bar(i, a, true, AUROC_COLOR))),
+            )
+            .map_err(|e| err(&e))?
+            .label("AUROC")
+            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], AUROC_COLOR.filled()));
+        chart
+            .draw_series(
+                rows.iter()
+                    .enumerate()
+                    .map(|(i, r)| bar(i, r.2, false, F1_COLOR)),
+            )
+            .map_err(|e| err(&e))?
+            .label(format!("F1 @ {threshold:.2}"))
+            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], F1_COLOR.filled()));
+        chart
+            .draw_series(rows.iter().enumerate().flat_map(|(i, r)| {
+                [
+                    value(i, r.1, true, AUROC_COLOR),
+                    value(i, Some(r.2), false, F1_COLOR),
+                ]
+            }))
+            .map_err(|e| err(&e))?;
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| err(&e))?;
+        root.present().map_err(|e| err(&e))?;
+    }
+    Ok(svg)
+}
+
+/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`, so
+/// readers never see a partial chart.
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .map_or("chart".into(), |n| n.to_string_lossy());
+    let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
 }
 
 #[cfg(test)]
@@ -169,26 +170,53 @@ mod tests {
     use crate::labels::LabelSet;
     use crate::metrics::evaluate;
 
+    /// The trimmed contents of the SVG's `<text>` elements.
+    fn text_elements(svg: &str) -> Vec<String> {
+        svg.split("<text")
+            .skip(1)
+            .filter_map(|t| {
+                let body = &t[t.find('>')? + 1..];
+                Some(body[..body.find("</text>")?].trim().to_string())
+            })
+            .collect()
+    }
+
     #[test]
-    fn writes_a_decodable_png_with_bars() {
-        let set = LabelSet::from_names(&["Lung nodule", "Emphysema"]).unwrap();
+    fn writes_an_svg_with_axes_values_and_legend() {
+        let set = LabelSet::from_names(&["Lung nodule", "Emphysema <&>"]).unwrap();
         let probs = [0.9, 0.2, 0.1, 0.7, 0.8, 0.6];
         let labels = [1.0, 0.0, 0.0, 1.0, 1.0, 0.0];
         let e = evaluate(&probs, &labels, &set, 0.5).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("chart.png");
+        let path = dir.path().join("chart.svg");
         write_bar_chart(&e, "validation", &path).unwrap();
-        let decoder =
-            png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&path).unwrap()));
-        let mut reader = decoder.read_info().unwrap();
-        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-        let info = reader.next_frame(&mut buf).unwrap();
-        assert_eq!(info.width as usize, MARGIN * 2 + LABEL_W + PLOT_W + 96);
-        // Label 0 has AUROC 1.0: its bar spans the whole plot width in the bar colour.
-        let y = HEADER + 2 + 1;
-        let x = MARGIN + LABEL_W + PLOT_W - 2;
-        let i = (y * info.width as usize + x) * 3;
-        assert_eq!(&buf[i..i + 3], &AUROC_COLOR);
-        assert!(write_bar_chart(&e, "x", dir.path().join("missing/dir/c.png")).is_err());
+        let svg = std::fs::read_to_string(&path).unwrap();
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        assert_eq!(svg.matches("<text").count(), svg.matches("</text>").count());
+        let texts = text_elements(&svg);
+        for needle in [
+            "validation",
+            "score",
+            "label",
+            "AUROC",
+            "F1 @ 0.50",
+            "Lung nodule",
+            "Emphysema &lt;&amp;&gt;",
+            "macro average",
+            "micro average",
+            "0.0",
+            "0.5",
+            "1.0",
+            // Lung nodule's AUROC.
+            "1.000",
+        ] {
+            assert!(
+                texts.iter().any(|t| t == needle),
+                "missing {needle} in {texts:?}"
+            );
+        }
+        // Nothing but the chart is left in the directory.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        assert!(write_bar_chart(&e, "x", dir.path().join("missing/dir/c.svg")).is_err());
     }
 }

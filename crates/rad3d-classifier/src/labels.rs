@@ -4,9 +4,31 @@ use std::path::Path;
 
 use crate::error::{ClassifierError, Result};
 
-/// CT-RATE's 18 abnormality columns (defined once, beside the phantom findings that
-/// carry them).
-pub use rad3d_volume::phantom::CT_RATE_LABELS;
+/// CT-RATE's 18 abnormality labels, in the order of the dataset's label CSVs
+/// (`*_predicted_labels.csv`), which is the order of CT-CLIP's logits.
+///
+/// The synthetic phantom of `rad3d-volume` names its findings with these strings, in this
+/// order (checked by this crate's tests).
+pub const CT_RATE_LABELS: [&str; 18] = [
+    "Medical material",
+    "Arterial wall calcification",
+    "Cardiomegaly",
+    "Pericardial effusion",
+    "Coronary artery wall calcification",
+    "Hiatal hernia",
+    "Lymphadenopathy",
+    "Emphysema",
+    "Atelectasis",
+    "Lung nodule",
+    "Lung opacity",
+    "Pulmonary fibrotic sequela",
+    "Pleural effusion",
+    "Mosaic attenuation pattern",
+    "Peribronchial thickening",
+    "Consolidation",
+    "Bronchiectasis",
+    "Interlobular septal thickening",
+];
 
 /// Columns of a label CSV that identify a volume rather than name a label.
 const ID_COLUMNS: [&str; 4] = ["VolumeName", "volume_name", "AccessionNo", "impression_id"];
@@ -49,21 +71,34 @@ impl LabelSet {
         Ok(Self { names })
     }
 
-    /// Reads the label names from a CSV header (first line), skipping volume-id columns
-    /// such as `VolumeName` (INSPECT-style or CT-RATE-style label files).
+    /// Reads the label names from a CSV header (first record, RFC 4180 quoting), skipping
+    /// volume-id columns such as `VolumeName` (INSPECT-style or CT-RATE-style label files).
+    ///
+    /// # Errors
+    /// [`ClassifierError::Io`] when the file cannot be read; [`ClassifierError::Labels`]
+    /// naming the file when the header is malformed, has no label columns or repeats one.
     pub fn from_csv_header(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| ClassifierError::io(path, e))?;
-        let header = text.lines().next().unwrap_or("");
-        let names: Vec<&str> = split_csv_line(header)
-            .into_iter()
-            .filter(|c| !ID_COLUMNS.contains(&c.trim()))
+        let file = std::fs::File::open(path).map_err(|e| ClassifierError::io(path, e))?;
+        let labels_err = |reason: String| ClassifierError::Labels {
+            source_name: path.display().to_string(),
+            reason,
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(file);
+        let header = match reader.records().next() {
+            Some(record) => record.map_err(|e| labels_err(format!("header: {e}")))?,
+            None => csv::StringRecord::new(),
+        };
+        let names: Vec<&str> = header
+            .iter()
+            .map(|c| c.trim().trim_start_matches('\u{feff}'))
+            .filter(|c| !ID_COLUMNS.contains(c))
             .collect();
         Self::from_names(&names).map_err(|e| match e {
-            ClassifierError::Labels { reason, .. } => ClassifierError::Labels {
-                source_name: path.display().to_string(),
-                reason,
-            },
+            ClassifierError::Labels { reason, .. } => labels_err(reason),
             other => other,
         })
     }
@@ -89,24 +124,6 @@ impl LabelSet {
     }
 }
 
-/// Splits one CSV line, honouring double quotes (labels may contain commas).
-pub(crate) fn split_csv_line(line: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let (mut start, mut quoted) = (0, false);
-    for (i, ch) in line.char_indices() {
-        match ch {
-            '"' => quoted = !quoted,
-            ',' if !quoted => {
-                out.push(line[start..i].trim().trim_matches('"'));
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    out.push(line[start..].trim().trim_matches('"'));
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,11 +143,14 @@ mod tests {
         let path = dir.path().join("labels.csv");
         std::fs::write(
             &path,
-            "VolumeName,\"PE, acute\",Cardiomegaly\na.nii.gz,1,0\n",
+            "\u{feff}VolumeName,\"PE, acute\",\"Septal \"\"thickening\"\"\nlines\",Cardiomegaly\na.nii.gz,1,0,0\n",
         )
         .unwrap();
         let set = LabelSet::from_csv_header(&path).unwrap();
-        assert_eq!(set.names(), ["PE, acute", "Cardiomegaly"]);
+        assert_eq!(
+            set.names(),
+            ["PE, acute", "Septal \"thickening\"\nlines", "Cardiomegaly"]
+        );
     }
 
     #[test]

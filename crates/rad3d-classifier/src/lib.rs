@@ -1,5 +1,6 @@
 //! Multi-label anomaly classifier over CT-CLIP latents: label sets, weighted BCE training,
-//! AUROC/F1 evaluation, a per-label bar chart, and CT-CLIP linear-probe weights.
+//! AUROC/F1 evaluation (scored by `rad3d-metrics`), a per-label SVG bar chart, and CT-CLIP
+//! linear-probe weights.
 //!
 //! The head is CT-CLIP's linear probe, `Linear(512 → N)` over `ReLU(latent)` with dropout in
 //! training; its logits are the diagnostic prior RAD3D-Prefix feeds to the projector.
@@ -25,7 +26,7 @@
 //!     &valid,
 //!     &device,
 //! )?;
-//! write_bar_chart(&report.best_evaluation, "validation", "per_label.png")?;
+//! write_bar_chart(&report.best_evaluation, "validation", "per_label.svg")?;
 //! save_head(&head, &labels, "classifier.safetensors")?;
 //! # Ok(())
 //! # }

@@ -117,7 +117,7 @@ fn reaches_oracle_auroc_on_generated_latents() {
     }
 
     let dir = tempfile::tempdir().unwrap();
-    write_bar_chart(&eval, "generated latents", dir.path().join("chart.png")).unwrap();
+    write_bar_chart(&eval, "generated latents", dir.path().join("chart.svg")).unwrap();
     let path = dir.path().join("head.safetensors");
     save_head(&head, &labels, &path).unwrap();
     let (loaded, names) = load_head::<Flex>(&path, &device).unwrap();

@@ -1,9 +1,10 @@
 //! Clinical efficacy on multi-label findings: per-label and macro/micro precision, recall
 //! and F1 between predicted and reference label vectors (scikit-learn's definitions with
-//! `zero_division=0`).
+//! `zero_division=0`, counted by [`Confusion`]).
 
 use serde::Serialize;
 
+use crate::classification::Confusion;
 use crate::{MetricsError, Result};
 
 /// Counts and scores of one label.
@@ -49,18 +50,6 @@ pub struct ClinicalEfficacy {
     pub micro_avg: Averaged,
 }
 
-fn ratio(a: usize, b: usize) -> f64 {
-    if b == 0 { 0.0 } else { a as f64 / b as f64 }
-}
-
-fn f1(p: f64, r: f64) -> f64 {
-    if p + r > 0.0 {
-        2.0 * p * r / (p + r)
-    } else {
-        0.0
-    }
-}
-
 /// Clinical efficacy of `predicted` against `reference` (one row of `labels.len()`
 /// booleans per sample).
 ///
@@ -90,31 +79,22 @@ pub fn clinical_efficacy(
         }
     }
     let mut per_label = Vec::with_capacity(labels.len());
-    let (mut tp_all, mut fp_all, mut fn_all) = (0, 0, 0);
+    let mut pooled = Confusion::default();
     for (k, label) in labels.iter().enumerate() {
-        let (mut tp, mut fp, mut fn_) = (0, 0, 0);
+        let mut c = Confusion::default();
         for (p, r) in predicted.iter().zip(reference) {
-            match (p[k], r[k]) {
-                (true, true) => tp += 1,
-                (true, false) => fp += 1,
-                (false, true) => fn_ += 1,
-                (false, false) => {}
-            }
+            c.add(p[k], r[k]);
         }
-        tp_all += tp;
-        fp_all += fp;
-        fn_all += fn_;
-        let precision = ratio(tp, tp + fp);
-        let recall = ratio(tp, tp + fn_);
+        pooled += c;
         per_label.push(LabelScores {
             label: label.clone(),
-            tp,
-            fp,
-            fn_,
-            support: tp + fn_,
-            precision,
-            recall,
-            f1: f1(precision, recall),
+            tp: c.tp,
+            fp: c.fp,
+            fn_: c.fn_,
+            support: c.support(),
+            precision: c.precision(),
+            recall: c.recall(),
+            f1: c.f1(),
         });
     }
     let k = per_label.len().max(1) as f64;
@@ -123,12 +103,10 @@ pub fn clinical_efficacy(
         recall: per_label.iter().map(|l| l.recall).sum::<f64>() / k,
         f1: per_label.iter().map(|l| l.f1).sum::<f64>() / k,
     };
-    let mp = ratio(tp_all, tp_all + fp_all);
-    let mr = ratio(tp_all, tp_all + fn_all);
     let micro_avg = Averaged {
-        precision: mp,
-        recall: mr,
-        f1: f1(mp, mr),
+        precision: pooled.precision(),
+        recall: pooled.recall(),
+        f1: pooled.f1(),
     };
     Ok(ClinicalEfficacy {
         per_label,

@@ -14,6 +14,14 @@ pub enum MetricsError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A report file (CSV, JSONL) is malformed, lacks a column or does not match the references.
+    #[error("{path}: {reason}")]
+    Reports {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, naming the line and column.
+        reason: String,
+    },
     /// Inputs that cannot be scored together (e.g. different numbers of references and hypotheses).
     #[error("invalid input: {0}")]
     Input(String),

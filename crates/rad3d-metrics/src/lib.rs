@@ -7,7 +7,11 @@
 //! - [`rouge_score`]: Google rouge-score ROUGE-1/2/L/Lsum with its tokenizer and NLTK's
 //!   Porter stemmer;
 //! - [`sacrebleu`]: sacreBLEU corpus BLEU (13a tokenizer, exp smoothing);
+//! - [`classification`]: confusion counts, precision/recall/F1/accuracy and AUROC on plain
+//!   slices (the workspace's one definition);
 //! - [`clinical`]: clinical efficacy (per-label, macro and micro P/R/F1);
+//! - [`suite`]: the paper's metric suite in one call ([`MetricSuite`]), with bootstrap CIs and
+//!   paired tests; [`reports`] reads report files (`.txt`, `.csv`, `.jsonl`) for it;
 //! - [`significance`]: bootstrap CIs and paired tests re-aggregating corpus metrics from
 //!   per-sample statistics ([`CorpusMetric`]).
 //!
@@ -29,23 +33,30 @@
 //! ```
 
 #[cfg(feature = "bertscore")]
-pub mod bert;
-#[cfg(feature = "bertscore")]
 pub mod bertscore;
+pub mod classification;
 pub mod clinical;
 pub mod coco;
 pub mod corpus;
 pub mod error;
 #[cfg(feature = "green")]
 pub mod green;
+mod hash;
 mod lcs;
 pub mod meteor;
 mod ngram;
 pub mod porter;
+pub mod reports;
 pub mod rouge_score;
 pub mod sacrebleu;
 pub mod significance;
+pub mod suite;
 pub mod text;
 
+/// The BERTScore encoder, also reachable as [`bertscore::encoder`].
+#[cfg(feature = "bertscore")]
+pub use bertscore::encoder as bert;
+pub use classification::{Confusion, auroc};
 pub use corpus::{Corpus, CorpusMetric, MeanMetric, Pairable};
 pub use error::{MetricsError, Result};
+pub use suite::{MetricSuite, SuiteConfig, SuiteResult};

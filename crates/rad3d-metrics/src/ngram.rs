@@ -1,7 +1,6 @@
 //! Token interning and n-gram counting shared by the n-gram metrics.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use crate::hash::FxMap;
 
 /// Highest n-gram order any metric here uses.
 pub(crate) const MAX_N: usize = 4;
@@ -12,52 +11,10 @@ pub(crate) type NGram = [u32; MAX_N];
 /// Filler for the unused slots of n-grams shorter than [`MAX_N`].
 pub(crate) const PAD: u32 = u32::MAX;
 
-/// A small multiplicative hasher: keys are interned integers, so SipHash's DoS resistance
-/// buys nothing and costs most of the counting time.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct FastHasher(u64);
-
-impl Hasher for FastHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Eight bytes at a time: n-gram keys (`[u32; 4]`) arrive here as 16 raw bytes.
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.write_u64(u64::from_le_bytes([
-                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
-            ]));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut buf = [0u8; 8];
-            buf[..rest.len()].copy_from_slice(rest);
-            self.write_u64(u64::from_le_bytes(buf) ^ ((rest.len() as u64) << 59));
-        }
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(u64::from(n));
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
-    }
-}
-
-/// `HashMap` with [`FastHasher`].
-pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
-
 /// Maps token strings to dense ids.
 #[derive(Default, Debug, Clone)]
 pub(crate) struct Vocab {
-    ids: FastMap<String, u32>,
+    ids: FxMap<String, u32>,
 }
 
 impl Vocab {
@@ -83,9 +40,9 @@ pub(crate) fn order(g: &NGram) -> usize {
 }
 
 /// Counts of all n-grams of orders `1..=max_n` in `ids`.
-pub(crate) fn ngram_counts(ids: &[u32], max_n: usize) -> FastMap<NGram, u32> {
+pub(crate) fn ngram_counts(ids: &[u32], max_n: usize) -> FxMap<NGram, u32> {
     // Sized up front: growing the table was the larger part of counting.
-    let mut counts = FastMap::with_capacity_and_hasher(ids.len() * max_n, Default::default());
+    let mut counts = FxMap::with_capacity_and_hasher(ids.len() * max_n, Default::default());
     for n in 1..=max_n {
         for w in ids.windows(n) {
             let mut g = [PAD; MAX_N];
@@ -184,7 +141,7 @@ mod tests {
             v.ids("a cat the cat the mat mat".split(' ')),
         ];
         let mut want = [0u32; MAX_N];
-        let mut maxc: FastMap<NGram, u32> = FastMap::default();
+        let mut maxc: FxMap<NGram, u32> = FxMap::default();
         for r in &refs {
             for (g, c) in ngram_counts(r, MAX_N) {
                 let m = maxc.entry(g).or_insert(0);

@@ -7,7 +7,8 @@ use crate::corpus::{Corpus, MeanMetric};
 use crate::lcs::{lcs_indices, lcs_len};
 use rayon::prelude::*;
 
-use crate::ngram::{FastMap, Vocab};
+use crate::hash::FxMap;
+use crate::ngram::Vocab;
 use crate::porter::porter_stem;
 
 /// Precision, recall and F-measure of one comparison.
@@ -212,8 +213,8 @@ impl RougeScorer {
     }
 }
 
-fn ngram_counts(tokens: &[u32], n: usize) -> FastMap<&[u32], u32> {
-    let mut m = FastMap::default();
+fn ngram_counts(tokens: &[u32], n: usize) -> FxMap<&[u32], u32> {
+    let mut m = FxMap::default();
     if n == 0 {
         return m;
     }
@@ -255,8 +256,8 @@ fn summary_level_lcs(refs: &[Vec<u32>], cands: &[Vec<u32>]) -> Prf {
     if m == 0 || n == 0 {
         return Prf::default();
     }
-    let mut cnt_r: FastMap<u32, i64> = FastMap::default();
-    let mut cnt_c: FastMap<u32, i64> = FastMap::default();
+    let mut cnt_r: FxMap<u32, i64> = FxMap::default();
+    let mut cnt_c: FxMap<u32, i64> = FxMap::default();
     for t in refs.iter().flatten() {
         *cnt_r.entry(*t).or_insert(0) += 1;
     }

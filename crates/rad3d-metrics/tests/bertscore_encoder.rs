@@ -3,6 +3,8 @@
 //! hidden states of every layer with a padded batch; and the loader's errors.
 #![cfg(feature = "bertscore")]
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -16,7 +18,7 @@ use safetensors::tensor::TensorView;
 type B = Flex;
 
 fn data() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data")
+    common::manifest().join("tests/data")
 }
 
 fn f32s(view: &TensorView<'_>) -> Vec<f32> {

@@ -4,44 +4,18 @@
 //! with and without idf and baseline rescaling.
 #![cfg(feature = "bertscore")]
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use burn::backend::Flex;
+use common::{available, json, lines};
 use rad3d_metrics::bertscore::{Baseline, BertScoreOptions, BertScorer};
 
 type B = Flex;
 
 const TOL: f64 = 1e-4;
-
-fn manifest() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn fixtures() -> PathBuf {
-    std::env::var_os("RAD3D_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest().join("../../../shared/fixtures"))
-}
-
-fn model_dir() -> PathBuf {
-    std::env::var_os("RAD3D_ASSETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest().join("../../target/assets"))
-        .join("all-MiniLM-L6-v2")
-}
-
-/// Skips (returns false) when data is missing, except under CI=true where it fails.
-fn available(path: &Path, what: &str) -> bool {
-    if path.exists() {
-        return true;
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{what} missing at {} (CI=true)", path.display());
-    }
-    eprintln!("SKIP: {what} missing at {}", path.display());
-    false
-}
 
 fn scorer() -> &'static BertScorer<B> {
     static SCORER: OnceLock<BertScorer<B>> = OnceLock::new();
@@ -50,12 +24,9 @@ fn scorer() -> &'static BertScorer<B> {
     })
 }
 
-fn read_lines(path: PathBuf) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect()
+/// The MiniLM model directory (fetched by scripts/fetch-assets.sh).
+fn model_dir() -> PathBuf {
+    common::assets().join("all-MiniLM-L6-v2")
 }
 
 fn assert_close(name: &str, got: &[f32], want: &[f64]) -> f64 {
@@ -71,7 +42,7 @@ fn assert_close(name: &str, got: &[f32], want: &[f64]) -> f64 {
 
 #[test]
 fn public_fixture_matches_bert_score() {
-    let fx = fixtures().join("metrics");
+    let fx = common::fixtures().join("metrics");
     if !available(&fx.join("public_expected.json"), "metrics fixtures")
         || !available(
             &model_dir().join("model.safetensors"),
@@ -80,12 +51,10 @@ fn public_fixture_matches_bert_score() {
     {
         return;
     }
-    let expected: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(fx.join("public_expected.json")).unwrap())
-            .unwrap();
+    let expected = json(&fx.join("public_expected.json"));
     let expected = &expected["bertscore_minilm_l6_layer6"];
-    let refs = read_lines(fx.join("public_refs.txt"));
-    let hyps = read_lines(fx.join("public_hyps.txt"));
+    let refs = lines(&fx.join("public_refs.txt"));
+    let hyps = lines(&fx.join("public_hyps.txt"));
     let result = scorer()
         .score(&refs, &hyps, &BertScoreOptions::default())
         .unwrap();
@@ -112,16 +81,14 @@ fn public_fixture_matches_bert_score() {
 
 #[test]
 fn edge_cases_match_bert_score_with_idf_and_baseline() {
-    let data = manifest().join("tests/data");
+    let data = common::manifest().join("tests/data");
     if !available(
         &model_dir().join("model.safetensors"),
         "all-MiniLM-L6-v2 (scripts/fetch-assets.sh)",
     ) {
         return;
     }
-    let cases: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(data.join("bertscore_cases.json")).unwrap())
-            .unwrap();
+    let cases = json(&data.join("bertscore_cases.json"));
     let strings = |k: &str| -> Vec<String> {
         cases[k]
             .as_array()

@@ -2,6 +2,8 @@
 //! `scripts/reference/metrics_cases.py`): empty hypothesis, one-word reports, repeated
 //! n-grams, unicode, numbers, odd whitespace, multi-line reports, several references.
 
+mod common;
+
 use rad3d_metrics::coco::{CiderD, CocoBleu, coco_rouge_l};
 use rad3d_metrics::porter::porter_stem;
 use rad3d_metrics::rouge_score::{RougeScorer, RougeType};
@@ -13,8 +15,7 @@ use serde_json::Value;
 const TOL: f64 = 1e-9;
 
 fn data() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/metrics_cases.json");
-    serde_json::from_str(&std::fs::read_to_string(path).expect(path)).expect("valid JSON")
+    common::json(&common::data("metrics_cases.json"))
 }
 
 fn f(v: &Value) -> f64 {

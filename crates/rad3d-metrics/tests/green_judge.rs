@@ -3,29 +3,21 @@
 //! SmolLM2 is no radiology judge, so only the structure is asserted, not the quality.
 #![cfg(feature = "green")]
 
+mod common;
+
 use std::path::PathBuf;
 
 use burn::backend::Flex;
 use rad3d_metrics::green::{Green, GreenOptions, parse_response};
 
 fn gguf() -> PathBuf {
-    std::env::var_os("RAD3D_ASSETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/assets"))
-        .join("smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
+    common::assets().join("smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
 }
 
 #[test]
 fn smollm2_judge_runs_end_to_end() {
     let path = gguf();
-    if !path.exists() {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "{} missing (CI=true)",
-            path.display()
-        );
-        eprintln!("SKIP: {} missing (scripts/fetch-assets.sh)", path.display());
+    if !common::available(&path, "SmolLM2 GGUF (scripts/fetch-assets.sh)") {
         return;
     }
     let green = Green::<Flex>::new(&path, &Default::default())

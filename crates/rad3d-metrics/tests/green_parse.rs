@@ -4,26 +4,13 @@
 //! `green_parse_cases.json` made by `scripts/reference/green_prompts.py` from GREEN's source.
 #![cfg(feature = "green")]
 
-use std::path::PathBuf;
+mod common;
 
+use common::json;
 use rad3d_metrics::green::{
     CATEGORIES, GreenResult, SUB_CATEGORIES, chat_text, clean_response, make_prompt, parse_response,
 };
 use serde_json::Value;
-
-fn manifest() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn fixtures() -> PathBuf {
-    std::env::var_os("RAD3D_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest().join("../../../shared/fixtures"))
-}
-
-fn json(path: PathBuf) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
-}
 
 fn counts(v: &Value) -> [u64; 6] {
     let list: Vec<u64> = v
@@ -37,18 +24,11 @@ fn counts(v: &Value) -> [u64; 6] {
 
 #[test]
 fn fixture_cases_parse_to_green_counts_and_scores() {
-    let path = fixtures().join("green/green_cases.json");
-    if !path.exists() {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "{} missing (CI=true)",
-            path.display()
-        );
-        eprintln!("SKIP: {} missing", path.display());
+    let path = common::fixtures().join("green/green_cases.json");
+    if !common::available(&path, "GREEN fixture cases") {
         return;
     }
-    let fx = json(path);
+    let fx = json(&path);
     let names: Vec<&str> = fx["categories"]
         .as_array()
         .unwrap()
@@ -104,7 +84,7 @@ fn fixture_cases_parse_to_green_counts_and_scores() {
 
 #[test]
 fn prompts_match_green_make_prompt_and_chat_template() {
-    let data = json(manifest().join("tests/data/green_prompts.json"));
+    let data = json(&common::data("green_prompts.json"));
     let cases = data["cases"].as_array().unwrap();
     assert!(cases.len() >= 5);
     for (i, case) in cases.iter().enumerate() {
@@ -132,7 +112,7 @@ fn prompts_match_green_make_prompt_and_chat_template() {
 
 #[test]
 fn parser_matches_green_on_corner_cases() {
-    let cases = json(manifest().join("tests/data/green_parse_cases.json"));
+    let cases = json(&common::data("green_parse_cases.json"));
     for (i, case) in cases.as_array().unwrap().iter().enumerate() {
         let response = case["response"].as_str().unwrap();
         let got = parse_response(response);

@@ -4,17 +4,12 @@
 //! or `$RAD3D_ASSETS/meteor`) and, for the public set, the shared fixtures:
 //! without them the tests print a skip notice, except under `CI=true`.
 
-use std::path::PathBuf;
+mod common;
+
 use std::sync::OnceLock;
 
+use common::{lines, missing};
 use rad3d_metrics::meteor::{Meteor, MeteorMode, MeteorResources, MeteorStats, score_from_stats};
-
-fn missing(what: &str) {
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{what} missing (required under CI=true)");
-    }
-    eprintln!("skipping: {what} missing");
-}
 
 /// The full scorer, loaded once for all tests of this binary.
 fn meteor() -> Option<&'static Meteor> {
@@ -34,32 +29,16 @@ fn meteor() -> Option<&'static Meteor> {
     m.as_ref()
 }
 
-fn fixtures_dir() -> PathBuf {
-    std::env::var_os("RAD3D_FIXTURES").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"),
-        PathBuf::from,
-    )
-}
-
-fn lines(path: &std::path::Path) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
 #[test]
 fn public_fixture_matches_the_jar() {
-    let dir = fixtures_dir().join("metrics");
+    let dir = common::fixtures().join("metrics");
     let expected = dir.join("public_expected.json");
     if !expected.is_file() {
         missing("fixtures/metrics/public_expected.json");
         return;
     }
     let Some(m) = meteor() else { return };
-    let exp: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&expected).unwrap()).unwrap();
+    let exp = common::json(&expected);
     let refs = lines(&dir.join("public_refs.tok.txt"));
     let hyps = lines(&dir.join("public_hyps.tok.txt"));
     assert_eq!(refs.len(), hyps.len());
@@ -95,10 +74,8 @@ fn public_fixture_matches_the_jar() {
 
 #[test]
 fn generated_cases_match_the_jar_exactly() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/meteor_cases.json");
     let Some(m) = meteor() else { return };
-    let data: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let data = common::json(&common::data("meteor_cases.json"));
     let cases = data["cases"].as_array().unwrap();
     assert!(cases.len() >= 30);
     let mut all = Vec::new();

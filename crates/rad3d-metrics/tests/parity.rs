@@ -1,7 +1,7 @@
 //! Parity with the reference tools on the public fixture pairs
 //! (`$RAD3D_FIXTURES/metrics/public_*`, scored by pycocoevalcap, rouge-score and sacreBLEU).
 
-use std::path::PathBuf;
+mod common;
 
 use rad3d_metrics::coco::{CiderD, CocoBleu, coco_rouge_l};
 use rad3d_metrics::rouge_score::{RougeScorer, RougeType};
@@ -10,43 +10,17 @@ use rad3d_metrics::text::basic_tokenize;
 use rad3d_metrics::{Corpus, CorpusMetric};
 use serde_json::Value;
 
-fn fixtures() -> PathBuf {
-    std::env::var_os("RAD3D_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures")
-        })
-        .join("metrics")
-}
-
 /// Raw hyps, raw refs, tokenized hyps, tokenized refs, expected scores.
 type Fixture = (Vec<String>, Vec<String>, Vec<String>, Vec<String>, Value);
 
 /// The fixture files, or `None` (skip) when absent outside CI.
 fn load() -> Option<Fixture> {
-    let dir = fixtures();
-    if !dir.join("public_expected.json").exists() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "metrics fixtures missing under {}",
-            dir.display()
-        );
-        eprintln!(
-            "skipping: metrics fixtures not found under {}",
-            dir.display()
-        );
+    let dir = common::fixtures().join("metrics");
+    if !common::available(&dir.join("public_expected.json"), "metrics fixtures") {
         return None;
     }
-    let lines = |n: &str| -> Vec<String> {
-        std::fs::read_to_string(dir.join(n))
-            .expect(n)
-            .lines()
-            .map(str::to_string)
-            .collect()
-    };
-    let expected: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("public_expected.json")).unwrap())
-            .unwrap();
+    let lines = |n: &str| common::lines(&dir.join(n));
+    let expected = common::json(&dir.join("public_expected.json"));
     Some((
         lines("public_hyps.txt"),
         lines("public_refs.txt"),

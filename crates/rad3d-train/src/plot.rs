@@ -1,64 +1,47 @@
-//! Loss curves as PNG: training loss per step and validation loss per epoch, drawn
-//! into an RGB raster and encoded with `png` (no system libraries or fonts needed).
+//! Loss curves as SVG: training loss per step and validation loss per epoch on labelled
+//! axes with tick values and a legend, drawn with `plotters`' SVG backend (no system
+//! libraries or fonts needed).
 
 use std::path::Path;
 
+use plotters::prelude::*;
+
 use crate::error::{Result, TrainError, io_err};
 
-const W: usize = 800;
-const H: usize = 480;
-const MARGIN: usize = 40;
-
-struct Canvas {
-    px: Vec<u8>,
-}
-
-impl Canvas {
-    fn new() -> Self {
-        Self {
-            px: vec![255; W * H * 3],
-        }
-    }
-
-    fn set(&mut self, x: i64, y: i64, c: [u8; 3]) {
-        if x >= 0 && y >= 0 && (x as usize) < W && (y as usize) < H {
-            let i = (y as usize * W + x as usize) * 3;
-            self.px[i..i + 3].copy_from_slice(&c);
-        }
-    }
-
-    fn line(&mut self, (x0, y0): (f64, f64), (x1, y1): (f64, f64), c: [u8; 3], thick: i64) {
-        let n = ((x1 - x0).abs().max((y1 - y0).abs()).ceil() as usize).max(1);
-        for i in 0..=n {
-            let t = i as f64 / n as f64;
-            let (x, y) = (x0 + (x1 - x0) * t, y0 + (y1 - y0) * t);
-            for dx in -thick / 2..=thick / 2 {
-                for dy in -thick / 2..=thick / 2 {
-                    self.set(x.round() as i64 + dx, y.round() as i64 + dy, c);
-                }
-            }
-        }
-    }
-}
+const W: u32 = 800;
+const H: u32 = 480;
+const TRAIN_COLOR: RGBColor = RGBColor(31, 119, 180);
+const VAL_COLOR: RGBColor = RGBColor(214, 39, 40);
 
 /// Draws `train` (step, loss) as a blue line and `val` (step, loss) as red dots joined by
-/// a thin line, on shared axes with light grid lines at quarter ranges.
-pub fn draw_loss_png(train: &[(f64, f64)], val: &[(f64, f64)], out: &Path) -> Result<()> {
-    let all = train.iter().chain(val);
+/// a thin line, on shared axes (`step`, `loss`) with grid lines, tick values and a legend,
+/// and writes the SVG to `out` atomically (a temporary file beside it, then a rename).
+/// Non-finite losses are left out.
+///
+/// # Errors
+/// [`TrainError::Data`] when no loss is finite or drawing fails, [`TrainError::Io`] when
+/// `out` cannot be written.
+pub fn draw_loss_svg(train: &[(f64, f64)], val: &[(f64, f64)], out: &Path) -> Result<()> {
+    let finite = |pts: &[(f64, f64)]| -> Vec<(f64, f64)> {
+        pts.iter()
+            .copied()
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .collect()
+    };
+    let (train, val) = (finite(train), finite(val));
+    let data_err = |reason: String| TrainError::Data {
+        what: out.display().to_string(),
+        reason,
+    };
     let (mut xmin, mut xmax, mut ymin, mut ymax) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-    for &(x, y) in all {
-        if y.is_finite() {
-            xmin = xmin.min(x);
-            xmax = xmax.max(x);
-            ymin = ymin.min(y);
-            ymax = ymax.max(y);
-        }
+    for &(x, y) in train.iter().chain(&val) {
+        xmin = xmin.min(x);
+        xmax = xmax.max(x);
+        ymin = ymin.min(y);
+        ymax = ymax.max(y);
     }
     if xmin > xmax {
-        return Err(TrainError::Data {
-            what: out.display().to_string(),
-            reason: "no finite losses to plot".into(),
-        });
+        return Err(data_err("no finite losses to plot".into()));
     }
     if xmax - xmin < 1e-12 {
         xmax = xmin + 1.0;
@@ -66,64 +49,94 @@ pub fn draw_loss_png(train: &[(f64, f64)], val: &[(f64, f64)], out: &Path) -> Re
     if ymax - ymin < 1e-12 {
         ymax = ymin + 1.0;
     }
-    let (pw, ph) = ((W - 2 * MARGIN) as f64, (H - 2 * MARGIN) as f64);
-    let map = |(x, y): (f64, f64)| {
-        (
-            MARGIN as f64 + (x - xmin) / (xmax - xmin) * pw,
-            (H - MARGIN) as f64 - (y - ymin) / (ymax - ymin) * ph,
-        )
-    };
-    let mut c = Canvas::new();
-    for q in 0..=4 {
-        let f = q as f64 / 4.0;
-        let gy = (H - MARGIN) as f64 - f * ph;
-        let gx = MARGIN as f64 + f * pw;
-        c.line(
-            (MARGIN as f64, gy),
-            ((W - MARGIN) as f64, gy),
-            [225, 225, 225],
-            1,
-        );
-        c.line(
-            (gx, MARGIN as f64),
-            (gx, (H - MARGIN) as f64),
-            [225, 225, 225],
-            1,
-        );
-    }
-    let (x0, y0) = (MARGIN as f64, (H - MARGIN) as f64);
-    c.line((x0, y0), ((W - MARGIN) as f64, y0), [0, 0, 0], 2);
-    c.line((x0, y0), (x0, MARGIN as f64), [0, 0, 0], 2);
-    for w in train.windows(2) {
-        c.line(map(w[0]), map(w[1]), [31, 119, 180], 2);
-    }
-    for w in val.windows(2) {
-        c.line(map(w[0]), map(w[1]), [214, 39, 40], 1);
-    }
-    for &p in val {
-        let (x, y) = map(p);
-        for dx in -3..=3i64 {
-            for dy in -3..=3i64 {
-                if dx * dx + dy * dy <= 9 {
-                    c.set(x.round() as i64 + dx, y.round() as i64 + dy, [214, 39, 40]);
-                }
-            }
+    // A little headroom so the extreme points are not drawn on the frame.
+    let pad = (ymax - ymin) * 0.05;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
+        let err = |e: &dyn std::fmt::Display| data_err(format!("cannot draw the loss curve: {e}"));
+        root.fill(&WHITE).map_err(|e| err(&e))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption("Loss", ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(44)
+            .y_label_area_size(64)
+            .build_cartesian_2d(xmin..xmax, (ymin - pad)..(ymax + pad))
+            .map_err(|e| err(&e))?;
+        chart
+            .configure_mesh()
+            .x_desc("step")
+            .y_desc("loss")
+            .x_label_formatter(&|x| format!("{x}"))
+            .y_label_formatter(&|y| format!("{y:.3}"))
+            .draw()
+            .map_err(|e| err(&e))?;
+        if !train.is_empty() {
+            chart
+                .draw_series(LineSeries::new(
+                    train.iter().copied(),
+                    TRAIN_COLOR.stroke_width(2),
+                ))
+                .map_err(|e| err(&e))?
+                .label("training loss")
+                .legend(|(x, y)| {
+                    PathElement::new([(x, y), (x + 16, y)], TRAIN_COLOR.stroke_width(2))
+                });
         }
+        if !val.is_empty() {
+            chart
+                .draw_series(LineSeries::new(
+                    val.iter().copied(),
+                    VAL_COLOR.stroke_width(1),
+                ))
+                .map_err(|e| err(&e))?
+                .label("validation loss")
+                .legend(|(x, y)| Circle::new((x + 8, y), 3, VAL_COLOR.filled()));
+            chart
+                .draw_series(val.iter().map(|&p| Circle::new(p, 3, VAL_COLOR.filled())))
+                .map_err(|e| err(&e))?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| err(&e))?;
+        root.present().map_err(|e| err(&e))?;
     }
-    let file = std::fs::File::create(out).map_err(io_err(out))?;
-    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), W as u32, H as u32);
-    enc.set_color(png::ColorType::Rgb);
-    enc.set_depth(png::BitDepth::Eight);
-    let png_err = |e: png::EncodingError| TrainError::Io {
-        path: out.to_path_buf(),
-        source: std::io::Error::other(e.to_string()),
-    };
-    let mut writer = enc.write_header().map_err(png_err)?;
-    writer.write_image_data(&c.px).map_err(png_err)?;
-    writer.finish().map_err(png_err)
+    write_atomic(out, svg.as_bytes())
 }
 
-/// Reads a run's `metrics.jsonl` and draws its loss curve.
+/// The former name of [`draw_loss_svg`], which it calls: the curve is SVG whatever the
+/// file is called.
+///
+/// # Errors
+/// As [`draw_loss_svg`].
+pub fn draw_loss_png(train: &[(f64, f64)], val: &[(f64, f64)], out: &Path) -> Result<()> {
+    draw_loss_svg(train, val, out)
+}
+
+/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`, so a
+/// reader (or a crash) never leaves a partial plot.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path
+        .file_name()
+        .map_or("plot".into(), |n| n.to_string_lossy());
+    let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
+        .map_err(io_err(path))
+}
+
+/// Reads a run's `metrics.jsonl` and draws its loss curve as SVG (see [`draw_loss_svg`]).
+///
+/// # Errors
+/// [`TrainError::Io`] when `metrics` cannot be read or `out` written,
+/// [`TrainError::Data`] when there is no finite loss to plot.
 pub fn plot_metrics(metrics: &Path, out: &Path) -> Result<()> {
     let text = std::fs::read_to_string(metrics).map_err(io_err(metrics))?;
     let mut train = Vec::new();
@@ -141,30 +154,76 @@ pub fn plot_metrics(metrics: &Path, out: &Path) -> Result<()> {
             train.push((step, l));
         }
     }
-    draw_loss_png(&train, &val, out)
+    draw_loss_svg(&train, &val, out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The trimmed contents of the SVG's `<text>` elements.
+    fn text_elements(svg: &str) -> Vec<String> {
+        svg.split("<text")
+            .skip(1)
+            .filter_map(|t| {
+                let body = &t[t.find('>')? + 1..];
+                Some(body[..body.find("</text>")?].trim().to_string())
+            })
+            .collect()
+    }
+
     #[test]
-    fn writes_a_decodable_png_with_both_curves() {
+    fn writes_an_svg_with_axes_and_both_curves() {
         let d = tempfile::tempdir().unwrap();
-        let out = d.path().join("loss.png");
+        let out = d.path().join("loss.svg");
         let train: Vec<_> = (0..50)
             .map(|i| (i as f64, 3.0 / (1.0 + i as f64)))
             .collect();
-        draw_loss_png(&train, &[(25.0, 0.5), (50.0, 0.3)], &out).unwrap();
-        let dec = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&out).unwrap()));
-        let mut r = dec.read_info().unwrap();
-        let mut buf = vec![0; r.output_buffer_size().unwrap()];
-        let info = r.next_frame(&mut buf).unwrap();
-        assert_eq!((info.width, info.height), (800, 480));
-        let px = &buf[..info.buffer_size()];
-        let count = |c: [u8; 3]| px.chunks(3).filter(|p| *p == c).count();
-        assert!(count([31, 119, 180]) > 500, "training curve drawn");
-        assert!(count([214, 39, 40]) > 30, "validation points drawn");
-        assert!(draw_loss_png(&[], &[], &out).is_err());
+        draw_loss_svg(&train, &[(25.0, 0.5), (50.0, 0.3), (60.0, f64::NAN)], &out).unwrap();
+        let svg = std::fs::read_to_string(&out).unwrap();
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        assert!(svg.contains(r#"width="800" height="480""#));
+        assert_eq!(svg.matches("<text").count(), svg.matches("</text>").count());
+        let texts = text_elements(&svg);
+        for needle in ["step", "loss", "training loss", "validation loss", "Loss"] {
+            assert!(
+                texts.iter().any(|t| t == needle),
+                "missing {needle} in {texts:?}"
+            );
+        }
+        // Tick values on both axes.
+        assert!(texts.iter().any(|t| t == "20"), "x ticks in {texts:?}");
+        assert!(texts.iter().any(|t| t == "1.000"), "y ticks in {texts:?}");
+        // The training line in its colour, the validation points as circles.
+        assert!(svg.contains("#1F77B4"), "training curve drawn");
+        assert!(
+            svg.matches("<circle").count() >= 2,
+            "validation points drawn"
+        );
+        assert_eq!(
+            std::fs::read_dir(d.path()).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
+        assert!(draw_loss_svg(&[], &[], &out).is_err());
+        assert!(draw_loss_png(&train, &[], &d.path().join("missing/x.svg")).is_err());
+    }
+
+    #[test]
+    fn plots_a_metrics_file() {
+        let d = tempfile::tempdir().unwrap();
+        let metrics = d.path().join("metrics.jsonl");
+        std::fs::write(
+            &metrics,
+            "{\"step\": 1, \"loss\": 2.0}\n{\"step\": 2, \"loss\": 1.5}\nnot json\n\
+             {\"step\": 2, \"train_loss\": 1.7, \"val_loss\": 1.8}\n",
+        )
+        .unwrap();
+        let out = d.path().join("loss.svg");
+        plot_metrics(&metrics, &out).unwrap();
+        let svg = std::fs::read_to_string(&out).unwrap();
+        let texts = text_elements(&svg);
+        assert!(texts.iter().any(|t| t == "training loss"), "{texts:?}");
+        assert!(texts.iter().any(|t| t == "validation loss"), "{texts:?}");
     }
 }

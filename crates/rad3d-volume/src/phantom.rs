@@ -21,9 +21,13 @@ use crate::orientation::Axcodes;
 use crate::volume::Volume;
 use crate::write::{WriteDtype, write_nifti};
 
-/// CT-RATE's 18 abnormality labels, in the order of the dataset's label CSVs
-/// (`*_predicted_labels.csv`), which is the order of CT-CLIP's logits.
-pub const CT_RATE_LABELS: [&str; 18] = [
+/// Names of the phantom's findings, indexed by [`Finding::label_index`].
+///
+/// They are CT-RATE's 18 abnormality labels, in the order of the dataset's label CSVs
+/// (which is the order of CT-CLIP's logits), so that a phantom's multi-hot vector can be
+/// scored by a CT-RATE classifier; `rad3d-classifier`, which owns the label set
+/// (`CT_RATE_LABELS`), checks that the two lists agree.
+pub const FINDING_NAMES: [&str; 18] = [
     "Medical material",
     "Arterial wall calcification",
     "Cardiomegaly",
@@ -97,10 +101,10 @@ pub enum Finding {
 impl Finding {
     /// The CT-RATE label name (both pleural effusion sides map to "Pleural effusion").
     pub fn label(&self) -> &'static str {
-        CT_RATE_LABELS[self.label_index()]
+        FINDING_NAMES[self.label_index()]
     }
 
-    /// Index of [`label`](Self::label) in [`CT_RATE_LABELS`].
+    /// Index of [`label`](Self::label) in [`FINDING_NAMES`] (and in CT-RATE's label order).
     pub fn label_index(&self) -> usize {
         match self {
             Finding::MedicalMaterial => 0,
@@ -149,7 +153,7 @@ impl Finding {
         ]
     }
 
-    /// Multi-hot vector over [`CT_RATE_LABELS`] for a set of findings.
+    /// Multi-hot vector over [`FINDING_NAMES`] (CT-RATE's label order) for a set of findings.
     pub fn multi_hot(findings: &[Finding]) -> [f32; 18] {
         let mut out = [0.0; 18];
         for f in findings {

@@ -16,7 +16,8 @@ use std::cell::RefCell;
 use rayon::prelude::*;
 
 use crate::corpus::{Corpus, CorpusMetric, MeanMetric, Pairable};
-use crate::ngram::{FastMap, MAX_N, NGram, Vocab, ngram_counts, order};
+use crate::hash::FxMap;
+use crate::ngram::{MAX_N, NGram, Vocab, ngram_counts, order};
 use crate::text::split_tokens;
 use crate::{MetricsError, Result};
 
@@ -169,8 +170,8 @@ fn cook_sample(h_ids: &[u32], r_ids: &[Vec<u32>]) -> CookedSample {
     let h_bigrams = h_ids.len().saturating_sub(1) as f64;
     // Local index of each n-gram met so far; the hypothesis' come first, in the order
     // the original single pass interned them (its counting map's iteration order).
-    let mut local: FastMap<NGram, u32> =
-        FastMap::with_capacity_and_hasher(h_counts.len() * 2, Default::default());
+    let mut local: FxMap<NGram, u32> =
+        FxMap::with_capacity_and_hasher(h_counts.len() * 2, Default::default());
     let mut touched: Vec<NGram> = Vec::with_capacity(h_counts.len() * 2);
     // Without references nothing is interned (and so numbered) at all.
     if !r_ids.is_empty() {
@@ -299,7 +300,7 @@ impl CiderD {
         let mut cooked: Vec<CookedSample> =
             ids.par_iter().map(|(h, rs)| cook_sample(h, rs)).collect();
         // Corpus-wide ids by first sight, sample by sample.
-        let mut grams: FastMap<NGram, u32> = FastMap::default();
+        let mut grams: FxMap<NGram, u32> = FxMap::default();
         let global: Vec<Vec<u32>> = cooked
             .iter_mut()
             .map(|c| {

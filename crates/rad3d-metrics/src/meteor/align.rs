@@ -12,9 +12,10 @@ use std::cmp::Reverse;
 
 use rust_stemmers::{Algorithm, Stemmer};
 
-use super::paraphrase::{FxMap, FxSet, ParaphraseTable};
+use super::paraphrase::ParaphraseTable;
 use super::stats::{MeteorStats, STAGES};
 use super::synonym::SynonymDictionary;
+use crate::hash::{FxMap, FxSet};
 
 /// Beam width of the search (`Constants.DEFAULT_BEAM_SIZE`).
 pub const BEAM_SIZE: usize = 40;

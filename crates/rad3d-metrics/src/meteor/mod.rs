@@ -45,6 +45,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::error::{MetricsError, Result};
+use crate::hash::{FxMap, FxSet};
 use align::WordInfo;
 pub use normalize::NonbreakingPrefixes;
 pub use paraphrase::ParaphraseTable;
@@ -128,7 +129,7 @@ pub struct MeteorResult {
 /// A METEOR 1.5 scorer with its data loaded; cheap to share across threads.
 #[derive(Debug)]
 pub struct Meteor {
-    function_words: paraphrase::FxSet<String>,
+    function_words: FxSet<String>,
     nonbreaking: NonbreakingPrefixes,
     synonyms: Option<SynonymDictionary>,
     paraphrases: Option<ParaphraseTable>,
@@ -215,7 +216,7 @@ impl Meteor {
     /// no nonbreaking prefixes.
     pub fn exact_stem_only() -> Self {
         Self {
-            function_words: paraphrase::FxSet::default(),
+            function_words: FxSet::default(),
             nonbreaking: NonbreakingPrefixes::default(),
             synonyms: None,
             paraphrases: None,
@@ -314,7 +315,7 @@ impl Meteor {
                 self.normalize_pair(&refs, hyp.as_ref())
             })
             .collect();
-        let mut ids: paraphrase::FxMap<&str, u32> = paraphrase::FxMap::default();
+        let mut ids: FxMap<&str, u32> = FxMap::default();
         let mut distinct: Vec<&str> = Vec::new();
         let as_ids: Vec<(Vec<u32>, Vec<Vec<u32>>)> = normalized
             .iter()
@@ -409,7 +410,7 @@ impl crate::Pairable for MeteorResult {
 /// Dense ids of `words`, numbering unseen words in order of first sight.
 fn intern<'a>(
     words: &'a [String],
-    ids: &mut paraphrase::FxMap<&'a str, u32>,
+    ids: &mut FxMap<&'a str, u32>,
     distinct: &mut Vec<&'a str>,
 ) -> Vec<u32> {
     words

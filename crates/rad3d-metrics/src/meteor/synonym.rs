@@ -5,7 +5,8 @@
 //! detachment rules (`morph`). Two different words match when their sets
 //! intersect. The relations file is not used by METEOR 1.5.
 
-use super::paraphrase::{FxMap, word_hash};
+use super::paraphrase::word_hash;
+use crate::hash::FxMap;
 
 use super::normalize::{java_lines, java_tokens};
 

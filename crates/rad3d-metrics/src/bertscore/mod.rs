@@ -11,6 +11,9 @@
 //! reproduced (it only matters when every real similarity is negative).
 //! Empty candidates or references score P = R = F = 0; F is 0 where it is NaN.
 
+mod baseline;
+pub mod encoder;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -19,8 +22,9 @@ use burn::tensor::{Int, Tensor, TensorData};
 use rayon::prelude::*;
 use tokenizers::{Tokenizer, TruncationParams};
 
-use crate::bert::{BertConfig, BertModel};
 use crate::error::{MetricsError, Result};
+pub use baseline::Baseline;
+use encoder::{BertConfig, BertModel};
 
 /// Pairs per greedy-matching batch in `bert-score` (its `batch_size` default); decides
 /// which references/candidates are padded, see the module docs.
@@ -34,54 +38,6 @@ pub struct BertScoreOptions {
     pub idf: bool,
     /// Rescale P/R/F with this baseline: `(x - b) / (1 - b)`.
     pub baseline: Option<Baseline>,
-}
-
-/// Baseline values for rescaling (one row of a `bert-score` baseline file).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Baseline {
-    /// Baseline precision.
-    pub p: f32,
-    /// Baseline recall.
-    pub r: f32,
-    /// Baseline F1.
-    pub f: f32,
-}
-
-impl Baseline {
-    /// Reads the row for `layer` of a `bert-score` baseline file
-    /// (`rescale_baseline/<lang>/<model>.tsv`: a header `LAYER,P,R,F`, then one row per
-    /// layer starting at layer 0; like `bert-score`, the row is chosen by position).
-    pub fn from_file(path: impl AsRef<Path>, layer: usize) -> Result<Self> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| MetricsError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let err = |reason: String| MetricsError::Model {
-            path: path.to_path_buf(),
-            reason,
-        };
-        let rows: Vec<&str> = text
-            .lines()
-            .skip(1)
-            .filter(|l| !l.trim().is_empty())
-            .collect();
-        let row = rows
-            .get(layer)
-            .ok_or_else(|| err(format!("no row for layer {layer} ({} rows)", rows.len())))?;
-        let values: Vec<f32> = row
-            .split([',', '\t'])
-            .skip(1)
-            .map(|v| v.trim().parse::<f32>())
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|e| err(format!("layer {layer} row `{row}`: {e}")))?;
-        match values[..] {
-            [p, r, f] => Ok(Self { p, r, f }),
-            _ => Err(err(format!(
-                "layer {layer} row `{row}` does not hold P,R,F"
-            ))),
-        }
-    }
 }
 
 /// BERTScore of every pair plus the means.
@@ -559,23 +515,5 @@ mod tests {
             greedy_match(&r, &empty, 2, &w, false, false),
             (0.0, 0.0, 0.0)
         );
-    }
-
-    #[test]
-    fn baseline_file_rows() {
-        let dir = std::env::temp_dir().join(format!("rad3d-baseline-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("b.tsv");
-        std::fs::write(&path, "LAYER,P,R,F\n0,0.1,0.2,0.3\n1,0.5,0.25,0.125\n").unwrap();
-        assert_eq!(
-            Baseline::from_file(&path, 1).unwrap(),
-            Baseline {
-                p: 0.5,
-                r: 0.25,
-                f: 0.125
-            }
-        );
-        assert!(Baseline::from_file(&path, 2).is_err());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
