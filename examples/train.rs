@@ -10,7 +10,7 @@
 //! Reports/labels follow CT-RATE (`VolumeName`, `Findings_EN`, label columns; the
 //! official split is in the names: `train_…`/`valid_…`; pass both CSVs, or use
 //! `--valid-reports`/`--valid-labels`). The run folder gets `args.json`, `metrics.jsonl`,
-//! `loss.png`, `checkpoints/{last,best}` and `reports_valid.{csv,jsonl}`.
+//! `loss.svg`, `checkpoints/{last,best}` and `reports_valid.{csv,jsonl}`.
 
 use std::path::{Path, PathBuf};
 

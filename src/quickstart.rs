@@ -431,7 +431,7 @@ pub fn run<B: AutodiffBackend>(
     write_bar_chart(
         &evaluation,
         "Anomaly classifier (test)",
-        config.out_dir.join("classifier_per_label.png"),
+        config.out_dir.join("classifier_per_label.svg"),
     )?;
     let classifier_macro_auroc = evaluation.macro_avg.auroc.unwrap_or(f64::NAN);
     let classifier_auroc: BTreeMap<String, f64> = evaluation

@@ -52,7 +52,7 @@ fn quickstart_fast_mode_reaches_its_figures() {
     assert!(report.variants["v1"].trainable_params > report.variants["v2"].trainable_params);
     assert!(dir.path().join("out/metrics.json").is_file());
     assert!(dir.path().join("out/reports_v3.csv").is_file());
-    assert!(dir.path().join("out/classifier_per_label.png").is_file());
+    assert!(dir.path().join("out/classifier_per_label.svg").is_file());
 }
 
 #[test]

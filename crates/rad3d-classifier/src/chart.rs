@@ -57,7 +57,10 @@ pub fn write_bar_chart(evaluation: &Evaluation, title: &str, path: impl AsRef<Pa
             path: path.to_path_buf(),
             reason,
         })?;
-    write_atomic(path, svg.as_bytes()).map_err(|e| ClassifierError::io(path, e))
+    rad3d_io::write_atomic(path, svg.as_bytes()).map_err(|e| match e {
+        rad3d_io::IoError::Io { path, source } => ClassifierError::io(path, source),
+        other => ClassifierError::io(other.path(), std::io::Error::other(other.to_string())),
+    })
 }
 
 /// The chart as SVG text; errors are plotters' messages.
@@ -152,18 +155,6 @@ fn render(rows: &[Row], title: &str, threshold: f32) -> std::result::Result<Stri
 
 /// Writes `bytes` to a temporary file beside `path`, then renames it over `path`, so
 /// readers never see a partial chart.
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let name = path
-        .file_name()
-        .map_or("chart".into(), |n| n.to_string_lossy());
-    let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .inspect_err(|_| {
-            let _ = std::fs::remove_file(&tmp);
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

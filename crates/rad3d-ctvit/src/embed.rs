@@ -142,24 +142,11 @@ pub fn locate_volume(data_dir: &Path, name: &str) -> PathBuf {
     direct
 }
 
-/// Splits one CSV record, honouring double quotes (`""` inside quotes is a literal quote):
-/// CT-RATE writes spacings as `"[0.75, 0.75]"`.
-fn split_csv(line: &str) -> Vec<String> {
-    let (mut out, mut cur, mut quoted) = (Vec::new(), String::new(), false);
-    let mut chars = line.chars().peekable();
-    while let Some(ch) = chars.next() {
-        match ch {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            '"' => quoted = !quoted,
-            ',' if !quoted => out.push(std::mem::take(&mut cur).trim().to_string()),
-            _ => cur.push(ch),
-        }
+fn csv_err(path: &Path, e: ::csv::Error) -> CtVitError {
+    match e.into_kind() {
+        ::csv::ErrorKind::Io(source) => CtVitError::io(path, source),
+        other => manifest_err(path, format!("{other:?}")),
     }
-    out.push(cur.trim().to_string());
-    out
 }
 
 /// The numbers in a spacing cell: `"[0.75, 0.7]"`, `"0.75"` or `"0.75 0.7"`.
@@ -182,28 +169,31 @@ fn parse_numbers(cell: &str) -> std::result::Result<Vec<f64>, String> {
 /// by name and repeated names (CT-RATE lists some volumes twice) kept once.
 pub fn jobs_from_csv(csv: impl AsRef<Path>, data_dir: impl AsRef<Path>) -> Result<Vec<VolumeJob>> {
     let (csv, data_dir) = (csv.as_ref(), data_dir.as_ref());
-    let text = fs::read_to_string(csv).map_err(|e| CtVitError::io(csv, e))?;
-    let mut lines = text.lines().enumerate();
-    let header = split_csv(
-        lines
-            .next()
-            .map_or("", |(_, l)| l)
-            .trim_start_matches('\u{feff}'),
-    );
+    // The `csv` crate: RFC 4180 quoting (CT-RATE writes spacings as `"[0.75, 0.75]"`).
+    let mut reader = ::csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(::csv::Trim::All)
+        .from_path(csv)
+        .map_err(|e| csv_err(csv, e))?;
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| csv_err(csv, e))?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_string())
+        .collect();
     let col = |name: &str| header.iter().position(|h| h == name);
     let name_col = col("VolumeName")
         .ok_or_else(|| manifest_err(csv, format!("no `VolumeName` column in header {header:?}")))?;
     let (slope, intercept) = (col("RescaleSlope"), col("RescaleIntercept"));
     let (xy, z) = (col("XYSpacing"), col("ZSpacing"));
     let mut jobs = Vec::new();
-    for (index, line) in lines.filter(|(_, l)| !l.trim().is_empty()) {
-        let cells = split_csv(line);
-        let line_no = index + 1;
-        let cell = |c: Option<usize>| {
-            c.and_then(|i| cells.get(i))
-                .map(String::as_str)
-                .filter(|s| !s.is_empty())
-        };
+    for record in reader.records() {
+        let cells = record.map_err(|e| csv_err(csv, e))?;
+        if cells.iter().all(str::is_empty) {
+            continue;
+        }
+        let line_no = cells.position().map_or(0, |p| p.line());
+        let cell = |c: Option<usize>| c.and_then(|i| cells.get(i)).filter(|s| !s.is_empty());
         let Some(name) = cell(Some(name_col)) else {
             return Err(manifest_err(
                 csv,
@@ -435,11 +425,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn csv_records_and_spacings() {
-        assert_eq!(
-            split_csv(r#"a.nii.gz,"[0.75, 0.7]",1.5,"say ""hi"""#),
-            ["a.nii.gz", "[0.75, 0.7]", "1.5", r#"say "hi""#]
-        );
+    fn spacing_cells() {
         assert_eq!(parse_numbers("[0.75, 0.7]").unwrap(), [0.75, 0.7]);
         assert_eq!(parse_numbers("1.5").unwrap(), [1.5]);
         assert!(parse_numbers("[0.75, x]").is_err());

@@ -30,7 +30,8 @@ pub fn temp_path(path: &Path) -> PathBuf {
     parent_of(path).join(format!(".{}.tmp-{}", name_of(path), std::process::id()))
 }
 
-/// Writes `bytes` to `path` atomically (see the module docs); creates missing folders.
+/// Writes `bytes` to `path` atomically (see the module docs). The folder must exist: a
+/// mistyped output path is an error, not a new folder.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomic_with(path, |w| w.write_all(bytes))
 }
@@ -40,8 +41,6 @@ pub fn write_atomic_with(
     path: &Path,
     fill: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
 ) -> Result<()> {
-    let dir = parent_of(path);
-    std::fs::create_dir_all(dir).map_err(IoError::at(dir))?;
     let tmp = temp_path(path);
     let result = (|| {
         let mut w = BufWriter::new(File::create(&tmp)?);
@@ -115,7 +114,8 @@ mod tests {
     #[test]
     fn replaces_whole_file_and_leaves_no_temp() {
         let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("sub").join("out.json");
+        assert!(write_atomic(&dir.path().join("missing/out.json"), b"x").is_err());
+        let p = dir.path().join("out.json");
         write_atomic(&p, b"first version, longer").unwrap();
         write_atomic(&p, b"second").unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"second");

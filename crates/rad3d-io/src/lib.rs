@@ -13,6 +13,7 @@
 //!
 //! # fn main() -> rad3d_io::Result<()> {
 //! let dir = std::env::temp_dir().join(format!("rad3d-io-doc-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir).unwrap();
 //! let mut rng = SplitMix64::new(7);
 //! let mut order: Vec<usize> = (0..10).collect();
 //! rng.shuffle(&mut order);

@@ -67,7 +67,7 @@ pub use generate::{GeneratedReport, generate_reports, write_reports_csv, write_r
 pub use model::{TextLm, TrainModel, prefix_loss};
 pub use nll::{report_nll, report_nll_frozen, report_nll_fused};
 pub use observer::{EpochMetrics, Recording, Silent, StepMetrics, TrainObserver};
-pub use plot::{draw_loss_png, plot_metrics};
+pub use plot::{draw_loss_svg, plot_metrics};
 pub use rad3d_io::SplitMix64;
 pub use schedule::LrSchedule;
 pub use sweep::{PAPER_DEPTHS, PAPER_PREFIX_LENS, SweepPoint, sweep};

@@ -105,33 +105,13 @@ pub fn draw_loss_svg(train: &[(f64, f64)], val: &[(f64, f64)], out: &Path) -> Re
             .map_err(|e| err(&e))?;
         root.present().map_err(|e| err(&e))?;
     }
-    write_atomic(out, svg.as_bytes())
+    Ok(rad3d_io::write_atomic(out, svg.as_bytes())?)
 }
 
 /// The former name of [`draw_loss_svg`], which it calls: the curve is SVG whatever the
 /// file is called.
 ///
 /// # Errors
-/// As [`draw_loss_svg`].
-pub fn draw_loss_png(train: &[(f64, f64)], val: &[(f64, f64)], out: &Path) -> Result<()> {
-    draw_loss_svg(train, val, out)
-}
-
-/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`, so a
-/// reader (or a crash) never leaves a partial plot.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let name = path
-        .file_name()
-        .map_or("plot".into(), |n| n.to_string_lossy());
-    let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .inspect_err(|_| {
-            let _ = std::fs::remove_file(&tmp);
-        })
-        .map_err(io_err(path))
-}
-
 /// Reads a run's `metrics.jsonl` and draws its loss curve as SVG (see [`draw_loss_svg`]).
 ///
 /// # Errors
@@ -206,7 +186,7 @@ mod tests {
             "no temporary file left"
         );
         assert!(draw_loss_svg(&[], &[], &out).is_err());
-        assert!(draw_loss_png(&train, &[], &d.path().join("missing/x.svg")).is_err());
+        assert!(draw_loss_svg(&train, &[], &d.path().join("missing/x.svg")).is_err());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::dataset::{Example, Split};
 use crate::encode::Embedding;
 use rad3d_io::SplitMix64;
+use rad3d_metrics::Confusion;
 
 /// One finding: its name as written in reports, and its sentences.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -245,34 +246,18 @@ pub struct FindingScores {
     pub f1: f64,
 }
 
-/// Finding-level micro P/R/F1 over studies.
+/// Finding-level micro P/R/F1 over studies (counted by [`rad3d_metrics::Confusion`]).
 pub fn finding_f1(predicted: &[Vec<bool>], truth: &[Vec<bool>]) -> FindingScores {
-    let (mut tp, mut fp, mut fneg) = (0.0, 0.0, 0.0);
+    let mut counts = Confusion::default();
     for (p, t) in predicted.iter().zip(truth) {
-        for (a, b) in p.iter().zip(t) {
-            match (a, b) {
-                (true, true) => tp += 1.0,
-                (true, false) => fp += 1.0,
-                (false, true) => fneg += 1.0,
-                _ => {}
-            }
+        for (&a, &b) in p.iter().zip(t) {
+            counts.add(a, b);
         }
     }
-    let precision = if tp + fp > 0.0 { tp / (tp + fp) } else { 0.0 };
-    let recall = if tp + fneg > 0.0 {
-        tp / (tp + fneg)
-    } else {
-        0.0
-    };
-    let f1 = if precision + recall > 0.0 {
-        2.0 * precision * recall / (precision + recall)
-    } else {
-        0.0
-    };
     FindingScores {
-        precision,
-        recall,
-        f1,
+        precision: counts.precision(),
+        recall: counts.recall(),
+        f1: counts.f1(),
     }
 }
 

@@ -162,8 +162,8 @@ impl RunDir {
         self.0.join("metrics.jsonl")
     }
     /// The loss-curve image.
-    pub fn loss_png(&self) -> PathBuf {
-        self.0.join("loss.png")
+    pub fn loss_svg(&self) -> PathBuf {
+        self.0.join("loss.svg")
     }
 }
 
@@ -495,7 +495,7 @@ pub fn train<B: AutodiffBackend, M: TrainModel<B>>(
         observer.on_epoch(&em);
         observer.on_checkpoint(&run.last());
     }
-    if let Err(e) = crate::plot::plot_metrics(&run.metrics(), &run.loss_png()) {
+    if let Err(e) = crate::plot::plot_metrics(&run.metrics(), &run.loss_svg()) {
         tracing::warn!(error = %e, "could not draw the loss curve");
     }
     Ok(TrainOutcome {

@@ -235,7 +235,7 @@ fn kill_and_resume_reproduces_the_uninterrupted_run() {
     };
     assert_eq!(lines(&dir), lines(&tmp.path().join("full")));
     assert_eq!(lines(&dir), 8 + 2);
-    assert!(RunDir(dir.clone()).loss_png().exists());
+    assert!(RunDir(dir.clone()).loss_svg().exists());
     assert!(RunDir(dir).best().join("projector.mpk").exists());
 }
 
