@@ -37,6 +37,7 @@
 pub mod align;
 pub mod normalize;
 pub mod paraphrase;
+mod stages;
 pub mod stats;
 pub mod synonym;
 
