@@ -39,11 +39,11 @@ pub mod pipeline;
 pub mod quickstart;
 
 pub use error::{Error, Result};
-pub use pipeline::{LlmSpec, Pipeline, PipelineConfig, PreprocessSpec, Report};
+pub use pipeline::{LlmSpec, Pipeline, PipelineConfig, Report};
 
 /// The types most programs need.
 pub mod prelude {
-    pub use crate::pipeline::{LlmSpec, Pipeline, PipelineConfig, PreprocessSpec, Report};
+    pub use crate::pipeline::{LlmSpec, Pipeline, PipelineConfig, Report};
     pub use crate::{Error, Result};
     pub use rad3d_classifier::{AnomalyClassifier, AnomalyClassifierConfig, LabelSet};
     pub use rad3d_ctvit::{CtVit, CtVitConfig};

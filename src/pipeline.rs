@@ -18,7 +18,7 @@ use rad3d_llm::Llm;
 pub use rad3d_model::LlmSpec;
 use rad3d_model::{PrefixModel, PromptIds, ReportTokenizer, materialize};
 use rad3d_projector::{ProjectorConfig, Variant};
-use rad3d_volume::{Order, Preprocess, read_nifti};
+use rad3d_volume::{Preprocess, read_nifti};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -26,64 +26,11 @@ use crate::error::{Error, Result};
 /// File name of the pipeline description inside a pipeline directory.
 pub const PIPELINE_FILE: &str = "pipeline.json";
 
-/// Serializable mirror of [`Preprocess`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PreprocessSpec {
-    /// Target voxel spacing `(t, h, w)` in mm.
-    pub target_spacing: [f64; 3],
-    /// HU window `(low, high)` applied before normalisation.
-    pub hu_window: (f32, f32),
-    /// Added to clipped HU before dividing.
-    pub offset: f32,
-    /// Divisor of the normalisation.
-    pub divisor: f32,
-    /// Output shape `(t, h, w)` after centre crop / pad.
-    pub target_shape: [usize; 3],
-    /// Value of padded voxels.
-    pub pad_value: f32,
-    /// `true`: clip HU before resampling; `false`: CT-CLIP's resample-then-clip.
-    pub clip_first: bool,
-}
-
-impl From<&Preprocess> for PreprocessSpec {
-    fn from(p: &Preprocess) -> Self {
-        Self {
-            target_spacing: p.target_spacing,
-            hu_window: p.hu_window,
-            offset: p.offset,
-            divisor: p.divisor,
-            target_shape: p.target_shape,
-            pad_value: p.pad_value,
-            clip_first: p.order == Order::ClipThenResample,
-        }
-    }
-}
-
-impl PreprocessSpec {
-    /// The recipe this spec describes.
-    pub fn to_preprocess(&self) -> Preprocess {
-        Preprocess {
-            target_spacing: self.target_spacing,
-            hu_window: self.hu_window,
-            offset: self.offset,
-            divisor: self.divisor,
-            target_shape: self.target_shape,
-            pad_value: self.pad_value,
-            ..Preprocess::ct_clip()
-        }
-        .with_order(if self.clip_first {
-            Order::ClipThenResample
-        } else {
-            Order::ResampleThenClip
-        })
-    }
-}
-
 /// Everything `pipeline.json` holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PipelineConfig {
     /// Preprocessing recipe.
-    pub preprocess: PreprocessSpec,
+    pub preprocess: Preprocess,
     /// Encoder architecture.
     pub encoder: CtVitConfig,
     /// Encoder weights: a CT-CLIP checkpoint (`.pt`, `.safetensors`, original key names)
@@ -91,8 +38,8 @@ pub struct PipelineConfig {
     pub encoder_weights: PathBuf,
     /// Classifier head (safetensors with its label names).
     pub classifier_weights: PathBuf,
-    /// Variant name (`v1`, `v2`, `v3`, `linear`, `r2gengpt`, `finetuned`).
-    pub variant: String,
+    /// The study variant (`"v1"`, `"v2"`, `"v3"`, `"linear"`, `"r2gengpt"`, `"finetuned"`).
+    pub variant: Variant,
     /// Projector architecture.
     pub projector: ProjectorConfig,
     /// Projector weights (Burn record).
@@ -163,7 +110,7 @@ impl<B: Backend> Pipeline<B> {
         tokenizer: Box<dyn ReportTokenizer>,
         device: &B::Device,
     ) -> Result<Self> {
-        let variant: Variant = config.variant.parse()?;
+        let variant = config.variant;
         if labels.len() != classifier.n_labels() {
             return Err(config_err(
                 Path::new(PIPELINE_FILE),
@@ -180,7 +127,7 @@ impl<B: Backend> Pipeline<B> {
         materialize(&classifier);
         materialize(&model);
         Ok(Self {
-            preprocess: config.preprocess.to_preprocess(),
+            preprocess: config.preprocess.clone(),
             config,
             encoder,
             classifier,
@@ -202,7 +149,7 @@ impl<B: Backend> Pipeline<B> {
         })?;
         let config: PipelineConfig =
             serde_json::from_str(&text).map_err(|e| config_err(&file, e.to_string()))?;
-        config.preprocess.to_preprocess().validate()?;
+        config.preprocess.clone().validate()?;
 
         let enc_path = resolve(dir, &config.encoder_weights);
         let encoder = if enc_path.extension().is_some_and(|e| e == "mpk") {
@@ -220,7 +167,7 @@ impl<B: Backend> Pipeline<B> {
         })?;
 
         let (llm, tokenizer) = config.llm.load::<B>(dir, device)?;
-        let variant: Variant = config.variant.parse()?;
+        let variant = config.variant;
         let mut model = PrefixModel::new(
             variant,
             &config.projector,

@@ -36,11 +36,11 @@ fn build(dir: &std::path::Path) -> Pipeline<B> {
     let projector = variant.projector_config(encoder_cfg.dim_latent, LABELS.len(), 32, 4, 1);
     let model = PrefixModel::new(variant, &projector, llm, PromptIds::default(), &device).unwrap();
     let config = PipelineConfig {
-        preprocess: PreprocessSpec::from(&quickstart_preprocess()),
+        preprocess: quickstart_preprocess(),
         encoder: encoder_cfg,
         encoder_weights: "encoder.mpk".into(),
         classifier_weights: "classifier.safetensors".into(),
-        variant: variant.name().into(),
+        variant,
         projector,
         projector_weights: "projector.mpk".into(),
         llm: LlmSpec::Gpt2Record {

@@ -36,8 +36,10 @@ pub enum PrefixLayout {
     R2GenPrompt,
 }
 
-/// A configuration of the study (paper §3, baselines §4).
+/// A configuration of the study (paper §3, baselines §4). Serialised as its
+/// [`name`](Variant::name) (`"v3"`), parsed as [`FromStr`] parses it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub enum Variant {
     /// V-1: image latent → transformer mapper, LLM fine-tuned.
     V1,
@@ -171,6 +173,20 @@ impl Variant {
 impl fmt::Display for Variant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+impl From<Variant> for String {
+    fn from(v: Variant) -> Self {
+        v.name().to_string()
+    }
+}
+
+impl TryFrom<String> for Variant {
+    type Error = ProjectorError;
+
+    fn try_from(s: String) -> Result<Self> {
+        s.parse()
     }
 }
 

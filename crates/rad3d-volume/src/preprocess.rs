@@ -7,7 +7,8 @@ use crate::resample::{AxisPlan, resample_fused, resampled_size};
 use crate::volume::{StridedView, Volume};
 
 /// When the HU window is applied relative to resampling.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Order {
     /// Interpolate raw HU, then clip and normalise (CT-CLIP's training order).
     #[default]
@@ -24,7 +25,7 @@ pub enum Order {
 ///    `floor(n × current / target)` per axis;
 /// 3. clip to `hu_window`, then `(hu − offset) / divisor` (order per [`Order`]);
 /// 4. centre crop / centre pad to `target_shape` with `pad_value`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Preprocess {
     /// Target voxel size `(t, h, w)` in mm.
     pub target_spacing: [f64; 3],
