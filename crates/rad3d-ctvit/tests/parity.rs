@@ -8,23 +8,6 @@ use rad3d_ctvit::{CheckpointReader, CtVitConfig, load_into};
 
 type B = Flex;
 
-fn fixtures_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("RAD3D_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures")
-        })
-        .join("ctvit");
-    if dir.is_dir() {
-        Some(dir)
-    } else if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("fixtures missing at {} under CI", dir.display());
-    } else {
-        eprintln!("skipping: no fixtures at {}", dir.display());
-        None
-    }
-}
-
 fn max_abs_diff(a: TensorData, b: TensorData) -> f32 {
     assert_eq!(a.shape, b.shape, "shape mismatch");
     let a = a.to_vec::<f32>().unwrap();
@@ -37,7 +20,11 @@ fn max_abs_diff(a: TensorData, b: TensorData) -> f32 {
 
 #[test]
 fn matches_every_reference_fixture() {
-    let Some(dir) = fixtures_dir() else { return };
+    let Some(dir) =
+        rad3d_testutil::require(rad3d_testutil::fixtures().join("ctvit"), "CT-ViT fixtures")
+    else {
+        return;
+    };
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())

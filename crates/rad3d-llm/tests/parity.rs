@@ -13,23 +13,6 @@ use safetensors::{Dtype, SafeTensors};
 
 type B = Flex;
 
-/// Where the shared fixtures live; `None` (after a notice) when absent outside CI.
-fn shared_fixtures() -> Option<PathBuf> {
-    let root = std::env::var("RAD3D_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"));
-    if root.is_dir() {
-        return Some(root);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "fixtures missing at {}",
-        root.display()
-    );
-    eprintln!("skipping: fixtures not found at {}", root.display());
-    None
-}
-
 /// A fixture file's tensors: name → (shape, values as f64).
 struct Fixture(HashMap<String, (Vec<usize>, Vec<f64>)>);
 
@@ -240,7 +223,7 @@ fn model_dirs(root: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn shared_llm_fixtures_match_transformers() {
-    let Some(root) = shared_fixtures() else {
+    let Some(root) = rad3d_testutil::require(rad3d_testutil::fixtures(), "shared fixtures") else {
         return;
     };
     let dirs = model_dirs(&root.join("llm"));

@@ -2,7 +2,7 @@
 //! the shared ones in `$RAD3D_FIXTURES/projector/` and the extra configurations in
 //! `tests/data/` (made by `scripts/reference/projector_clipcap.py`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use burn::backend::Flex;
 use burn::tensor::Tensor;
@@ -10,23 +10,7 @@ use rad3d_projector::{NamedTensors, load_clipcap_mapper, save_clipcap_mapper};
 
 type B = Flex;
 
-fn fixtures_dir() -> PathBuf {
-    std::env::var_os("RAD3D_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"))
-}
-
-fn safetensors_in(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    files
-}
+use rad3d_testutil::safetensors_in;
 
 fn max_abs_diff<const D: usize>(a: Tensor<B, D>, b: Tensor<B, D>) -> f32 {
     assert_eq!(a.dims(), b.dims());
@@ -82,7 +66,7 @@ fn check(path: &Path) -> f32 {
 
 #[test]
 fn shared_fixtures_match_clipcap() {
-    let dir = fixtures_dir().join("projector");
+    let dir = rad3d_testutil::fixtures().join("projector");
     if !dir.exists() {
         assert!(
             std::env::var("CI").as_deref() != Ok("true"),

@@ -12,23 +12,6 @@ use safetensors::SafeTensors;
 
 const TOL: f32 = 1e-4;
 
-fn fixtures() -> Option<PathBuf> {
-    let dir = std::env::var_os("RAD3D_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"));
-    if dir.join("ct").is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("fixtures missing at {} (set RAD3D_FIXTURES)", dir.display());
-    }
-    eprintln!(
-        "skipping: fixtures not found at {} (set RAD3D_FIXTURES)",
-        dir.display()
-    );
-    None
-}
-
 fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
 }
@@ -129,7 +112,14 @@ fn check(out: &Preprocessed, reference: &Path) -> f32 {
 
 #[test]
 fn real_ct_ras_and_lps_match_reference() {
-    let Some(dir) = fixtures() else { return };
+    let Some(dir) = rad3d_testutil::fixtures()
+        .join("ct")
+        .is_dir()
+        .then(rad3d_testutil::fixtures)
+    else {
+        rad3d_testutil::missing("CT fixtures (set RAD3D_FIXTURES)");
+        return;
+    };
     for (name, orientation) in [("example_ct_sm", "RAS"), ("ct_cropped", "LPS")] {
         let volume = read_nifti(dir.join(format!("ct/{name}.nii.gz"))).unwrap();
         assert_eq!(volume.orientation().to_string(), orientation);

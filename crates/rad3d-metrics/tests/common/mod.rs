@@ -17,37 +17,9 @@ pub fn data(name: &str) -> PathBuf {
     manifest().join("tests/data").join(name)
 }
 
-/// The shared fixtures directory.
-pub fn fixtures() -> PathBuf {
-    std::env::var_os("RAD3D_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest().join("../../../shared/fixtures"))
-}
-
-/// The fetched assets directory (`scripts/fetch-assets.sh`).
-pub fn assets() -> PathBuf {
-    std::env::var_os("RAD3D_ASSETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest().join("../../target/assets"))
-}
-
-/// Whether `path` exists; if not, prints a skip notice naming `what` and returns false, or
-/// panics under `CI=true`.
-pub fn available(path: &Path, what: &str) -> bool {
-    if path.exists() {
-        return true;
-    }
-    missing(&format!("{what} at {}", path.display()));
-    false
-}
-
-/// Reports missing data: a skip notice, or a panic under `CI=true`.
-pub fn missing(what: &str) {
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{what} missing (required under CI=true)");
-    }
-    eprintln!("SKIP: {what} missing");
-}
+// Each test binary uses only some of these.
+#[allow(unused_imports)]
+pub use rad3d_testutil::{assets, available, fixtures, missing};
 
 /// The lines of a text file.
 pub fn lines(path: &Path) -> Vec<String> {
