@@ -18,7 +18,7 @@ use rad3d_llm::Llm;
 pub use rad3d_model::LlmSpec;
 use rad3d_model::{PrefixModel, PromptIds, ReportTokenizer, materialize};
 use rad3d_projector::{ProjectorConfig, Variant};
-use rad3d_volume::{Preprocess, read_nifti};
+use rad3d_volume::{Preprocess, Volume, read_nifti};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -235,11 +235,29 @@ impl<B: Backend> Pipeline<B> {
 
     /// Reads and preprocesses one NIfTI file into the encoder's input `[1, 1, T, H, W]`.
     pub fn prepare(&self, path: impl AsRef<Path>) -> Result<Tensor<B, 5>> {
-        let volume = read_nifti(path)?;
+        self.prepare_volume(&read_nifti(path)?)
+    }
+
+    /// Preprocesses one volume (from any reader) into the encoder's input `[1, 1, T, H, W]`.
+    pub fn prepare_volume(&self, volume: &Volume) -> Result<Tensor<B, 5>> {
         Ok(self
             .preprocess
-            .apply(&volume)?
+            .apply(volume)?
             .into_tensor::<B>(&self.device))
+    }
+
+    /// Reports for volumes in Hounsfield units, whatever read them (NIfTI is one reader
+    /// of many), encoded as one batch.
+    pub fn generate(&self, volumes: &[Volume]) -> Result<Vec<Report>> {
+        if volumes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let inputs = volumes
+            .iter()
+            .map(|v| self.prepare_volume(v))
+            .collect::<Result<Vec<_>>>()?;
+        let (latent, logits) = self.encode(Tensor::cat(inputs, 0));
+        self.generate_from_latent_batch(latent, logits)
     }
 
     /// Encodes volumes `[B, 1, T, H, W]` into `(latent [B, D], logits [B, N])`.
@@ -251,15 +269,11 @@ impl<B: Backend> Pipeline<B> {
 
     /// Reports for NIfTI files, encoded as one batch.
     pub fn generate_from_nifti_batch<P: AsRef<Path>>(&self, paths: &[P]) -> Result<Vec<Report>> {
-        if paths.is_empty() {
-            return Ok(Vec::new());
-        }
-        let inputs = paths
+        let volumes = paths
             .iter()
-            .map(|p| self.prepare(p))
+            .map(|p| Ok(read_nifti(p)?))
             .collect::<Result<Vec<_>>>()?;
-        let (latent, logits) = self.encode(Tensor::cat(inputs, 0));
-        self.generate_from_latent_batch(latent, logits)
+        self.generate(&volumes)
     }
 
     /// The report for one NIfTI file.

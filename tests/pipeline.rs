@@ -115,6 +115,11 @@ fn nifti_to_report_and_directory_round_trip() {
     let batch = loaded.generate_from_nifti_batch(&[&nifti, &nifti]).unwrap();
     assert_eq!(batch.len(), 2);
     assert_eq!(batch[0].text, report.text);
+    // Volumes from any reader take the same path as NIfTI files.
+    let volume = rad3d_prefix::volume::read_nifti(&nifti).unwrap();
+    let from_volume = loaded.generate(&[volume]).unwrap();
+    assert_eq!(from_volume[0].text, report.text);
+    assert!(loaded.generate(&[]).unwrap().is_empty());
 }
 
 #[test]
