@@ -40,34 +40,11 @@ pub enum LlmError {
         /// The architecture / model type found.
         architecture: String,
     },
-    /// Tensors the model needs are absent from the checkpoint.
-    #[error("{path}: missing tensors: {}", names.join(", "))]
-    MissingTensors {
-        /// The weight file(s).
-        path: PathBuf,
-        /// The missing names, as the checkpoint spells them.
-        names: Vec<String>,
-    },
-    /// The checkpoint holds tensors the model does not use (and does not explicitly ignore).
-    #[error("{path}: unexpected tensors: {}", names.join(", "))]
-    UnexpectedTensors {
-        /// The weight file(s).
-        path: PathBuf,
-        /// The unused names.
-        names: Vec<String>,
-    },
-    /// A tensor has a shape other than the config implies.
-    #[error("{path}: tensor `{name}` has shape {found:?}, expected {expected:?}")]
-    TensorShape {
-        /// The weight file.
-        path: PathBuf,
-        /// The tensor name.
-        name: String,
-        /// The shape the config implies.
-        expected: Vec<usize>,
-        /// The shape stored in the file.
-        found: Vec<usize>,
-    },
+    /// The weights do not fit the model: missing, unexpected (and not explicitly
+    /// ignored) or mis-shaped tensors, or an unreadable checkpoint, naming the file and
+    /// the tensors.
+    #[error(transparent)]
+    Checkpoint(rad3d_io::IoError),
     /// A tensor is stored in an element type this crate cannot convert.
     #[error("{path}: tensor `{name}` has unsupported dtype {dtype}")]
     UnsupportedDtype {
@@ -107,3 +84,16 @@ pub enum LlmError {
 
 /// Result alias of this crate.
 pub type Result<T> = std::result::Result<T, LlmError>;
+
+impl From<rad3d_io::IoError> for LlmError {
+    fn from(e: rad3d_io::IoError) -> Self {
+        match e {
+            // A file the system cannot open is an I/O error wherever it happens.
+            rad3d_io::IoError::Io { path, source } => Self::Io { path, source },
+            rad3d_io::IoError::DType {
+                path, name, dtype, ..
+            } => Self::UnsupportedDtype { path, name, dtype },
+            other => Self::Checkpoint(other),
+        }
+    }
+}

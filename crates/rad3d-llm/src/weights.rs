@@ -204,21 +204,6 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> LlmError + '_ {
     }
 }
 
-/// The LLM crate's view of a checkpoint error: I/O stays I/O, everything else is a
-/// format error naming the file and tensor.
-fn checkpoint_err(e: rad3d_io::IoError) -> LlmError {
-    match e {
-        rad3d_io::IoError::Io { path, source } => LlmError::Io { path, source },
-        rad3d_io::IoError::DType {
-            path, name, dtype, ..
-        } => LlmError::UnsupportedDtype { path, name, dtype },
-        other => LlmError::Format {
-            path: other.path().to_path_buf(),
-            reason: other.to_string(),
-        },
-    }
-}
-
 impl SafetensorsSource {
     /// Opens one `.safetensors` file.
     pub fn open(path: &Path) -> Result<Self> {
@@ -269,17 +254,18 @@ impl SafetensorsSource {
         }
         for name in map.keys() {
             if !src.index.contains_key(name) {
-                return Err(LlmError::MissingTensors {
+                return Err(rad3d_io::IoError::MissingTensors {
                     path: index_path.clone(),
                     names: vec![name.clone()],
-                });
+                }
+                .into());
             }
         }
         Ok(src)
     }
 
     fn add_file(&mut self, path: &Path) -> Result<()> {
-        let reader = CheckpointReader::open(path).map_err(checkpoint_err)?;
+        let reader = CheckpointReader::open(path).map_err(LlmError::from)?;
         let file_idx = self.files.len();
         for name in reader.raw_names() {
             let shape = reader.shape(&name).expect("a listed tensor has a shape");
@@ -308,7 +294,7 @@ impl TensorSource for SafetensorsSource {
         };
         let data = self.files[file_idx]
             .read_f32(name)
-            .map_err(checkpoint_err)?
+            .map_err(LlmError::from)?
             .into_vec::<f32>()
             .map_err(|e| LlmError::Format {
                 path: self.files[file_idx].path().to_path_buf(),
@@ -348,21 +334,23 @@ pub(crate) fn check_tensors(
         match source.shape(name) {
             None => missing.push(name.clone()),
             Some(found) if &found != shape => {
-                return Err(LlmError::TensorShape {
+                return Err(rad3d_io::IoError::ShapeMismatch {
                     path: origin,
                     name: name.clone(),
                     expected: shape.clone(),
                     found,
-                });
+                }
+                .into());
             }
             Some(_) => {}
         }
     }
     if !missing.is_empty() {
-        return Err(LlmError::MissingTensors {
+        return Err(rad3d_io::IoError::MissingTensors {
             path: origin,
             names: missing,
-        });
+        }
+        .into());
     }
     let wanted: BTreeSet<&str> = expected.iter().map(|(n, _)| n.as_str()).collect();
     let unexpected: Vec<String> = source
@@ -371,19 +359,23 @@ pub(crate) fn check_tensors(
         .filter(|n| !wanted.contains(n.as_str()) && !ignore(n))
         .collect();
     if !unexpected.is_empty() {
-        return Err(LlmError::UnexpectedTensors {
+        return Err(rad3d_io::IoError::UnexpectedTensors {
             path: origin,
             names: unexpected,
-        });
+        }
+        .into());
     }
     Ok(())
 }
 
 /// Takes a tensor that [`check_tensors`] has already vouched for.
 pub(crate) fn take_checked(source: &mut dyn TensorSource, name: &str) -> Result<HostTensor> {
-    source.take(name)?.ok_or_else(|| LlmError::MissingTensors {
-        path: source.origin().to_path_buf(),
-        names: vec![name.to_string()],
+    source.take(name)?.ok_or_else(|| {
+        rad3d_io::IoError::MissingTensors {
+            path: source.origin().to_path_buf(),
+            names: vec![name.to_string()],
+        }
+        .into()
     })
 }
 

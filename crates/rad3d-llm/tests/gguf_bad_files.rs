@@ -297,7 +297,13 @@ fn unknown_architecture_and_foreign_tensors_are_errors() {
         .tensor_f32("blk.0.ssm_conv.weight", &[2], &[0.0; 2]);
     let f = GgufFile::open(write_bytes(&dir, "foreign.gguf", &w.to_bytes())).unwrap();
     let err = GgufLlamaSource::new(&f).unwrap_err();
-    assert!(matches!(err, LlmError::UnexpectedTensors { .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            LlmError::Checkpoint(rad3d_io::IoError::UnexpectedTensors { .. })
+        ),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("blk.0.ssm_conv.weight"));
 
     // Missing config metadata names the key.

@@ -284,7 +284,7 @@ pub struct GgufLlamaSource<'a> {
 
 impl<'a> GgufLlamaSource<'a> {
     /// Maps every tensor of `gguf`; a tensor outside the LLaMA table is an
-    /// [`LlmError::UnexpectedTensors`] listing all such names.
+    /// [`LlmError::Checkpoint`] (unexpected tensors) listing all such names.
     pub fn new(gguf: &'a GgufFile) -> Result<Self> {
         require_llama(gguf)?;
         let n_heads = gguf.get_u64("llama.attention.head_count")? as usize;
@@ -303,10 +303,11 @@ impl<'a> GgufLlamaSource<'a> {
             }
         }
         if !unknown.is_empty() {
-            return Err(LlmError::UnexpectedTensors {
+            return Err(rad3d_io::IoError::UnexpectedTensors {
                 path: gguf.path().to_path_buf(),
                 names: unknown,
-            });
+            }
+            .into());
         }
         Ok(Self {
             gguf,
