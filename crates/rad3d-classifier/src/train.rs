@@ -125,16 +125,6 @@ pub struct TrainingReport {
     pub history: Vec<EpochRecord>,
 }
 
-/// A small deterministic generator for shuffling (SplitMix64), so training is reproducible
-/// without tying the crate to a particular `rand` version.
-fn splitmix(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// Per-component mean of `ReLU(latent)` over a dataset, `[d_latent]`.
 fn relu_mean(data: &LatentDataset) -> Vec<f32> {
     let mut sum = vec![0.0f64; data.d_latent];
@@ -211,7 +201,7 @@ pub fn train_classifier<B: AutodiffBackend>(
         .init::<B>(device)
         .shift_bias(center.clone(), 1.0);
     let mut optim = AdamConfig::new().init::<B, AnomalyClassifier<B>>();
-    let mut rng = config.seed ^ 0x5DEE_CE66;
+    let mut rng = rad3d_io::SplitMix64::new(config.seed ^ 0x5DEE_CE66);
     let mut order: Vec<usize> = (0..train.len()).collect();
     let inner_device = device.clone();
     let evaluate_now = |m: &AnomalyClassifier<B::InnerBackend>| {
@@ -227,7 +217,7 @@ pub fn train_classifier<B: AutodiffBackend>(
     let mut history = Vec::new();
     for epoch in 1..=config.max_epochs {
         for i in (1..order.len()).rev() {
-            let j = (splitmix(&mut rng) % (i as u64 + 1)) as usize;
+            let j = (rng.next_u64() % (i as u64 + 1)) as usize;
             order.swap(i, j);
         }
         let mut loss_sum = 0.0;

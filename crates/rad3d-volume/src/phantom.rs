@@ -260,11 +260,9 @@ fn norm(i: usize, n: usize) -> f32 {
     2.0 * (i as f32 + 0.5) / n as f32 - 1.0
 }
 
-fn splitmix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
+/// The first SplitMix64 output of state `x`: a counter-based hash of `x`.
+fn splitmix(x: u64) -> u64 {
+    rad3d_io::SplitMix64::new(x).next_u64()
 }
 
 /// Approximately standard normal noise (sum of four 16-bit uniforms).
