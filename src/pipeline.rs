@@ -205,7 +205,7 @@ impl<B: Backend> Pipeline<B> {
         config.projector_weights = PathBuf::from("projector.mpk");
         save_record(&self.model.projector, &dir.join(&config.projector_weights))?;
         match &mut config.llm {
-            LlmSpec::Gpt2Record { weights, .. } | LlmSpec::LlamaRecord { weights, .. } => {
+            LlmSpec::Record { weights, .. } => {
                 *weights = PathBuf::from("llm.mpk");
                 save_record(&self.model.llm, &dir.join("llm.mpk"))?;
             }

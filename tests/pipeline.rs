@@ -43,8 +43,8 @@ fn build(dir: &std::path::Path) -> Pipeline<B> {
         variant,
         projector,
         projector_weights: "projector.mpk".into(),
-        llm: LlmSpec::Gpt2Record {
-            config: lm,
+        llm: LlmSpec::Record {
+            config: lm.into(),
             weights: "llm.mpk".into(),
             words: tok.words().to_vec(),
         },

@@ -39,8 +39,10 @@ pub enum RopeScaling {
     },
 }
 
-/// Either family's configuration, as read from a `config.json`.
-#[derive(Debug, Clone, PartialEq)]
+/// Either family's configuration, as read from a `config.json`. Serialised (for saved
+/// pipelines) as `{"family": "gpt2" | "llama", …the family's fields}`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "family", rename_all = "snake_case")]
 pub enum ModelConfig {
     /// GPT-2 family (`model_type: "gpt2"`).
     Gpt2(Gpt2Config),

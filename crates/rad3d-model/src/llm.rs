@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use burn::tensor::backend::Backend;
-use rad3d_llm::{CausalLm, Gpt2Config, LlamaConfig, Llm, ModelConfig, SpecialTokens, Tokenizer};
+use rad3d_llm::{CausalLm, Llm, ModelConfig, SpecialTokens, Tokenizer};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ModelError, Result};
@@ -70,20 +70,11 @@ pub enum LlmSpec {
         /// Fine-tuned weights (Burn record) replacing the pretrained ones (V-1).
         weights: Option<PathBuf>,
     },
-    /// A GPT-2-family model stored as a Burn record with a word-level vocabulary (the
-    /// quickstart's small LM).
-    Gpt2Record {
+    /// A model of either family stored as a Burn record with a word-level vocabulary
+    /// (the quickstart's small LM).
+    Record {
         /// Architecture.
-        config: Gpt2Config,
-        /// Burn record (`.mpk`).
-        weights: PathBuf,
-        /// Vocabulary, one word per id.
-        words: Vec<String>,
-    },
-    /// A LLaMA-family model stored as a Burn record with a word-level vocabulary.
-    LlamaRecord {
-        /// Architecture.
-        config: LlamaConfig,
+        config: ModelConfig,
         /// Burn record (`.mpk`).
         weights: PathBuf,
         /// Vocabulary, one word per id.
@@ -133,16 +124,11 @@ impl LlmSpec {
                 };
                 (llm, Box::new(tok))
             }
-            Self::Gpt2Record {
+            Self::Record {
                 config,
                 weights,
                 words,
-            } => record_llm(config.clone().into(), &resolve(dir, weights), words, device)?,
-            Self::LlamaRecord {
-                config,
-                weights,
-                words,
-            } => record_llm(config.clone().into(), &resolve(dir, weights), words, device)?,
+            } => record_llm(config.clone(), &resolve(dir, weights), words, device)?,
         };
         if tokenizer.vocab_size() > CausalLm::vocab_size(&llm) {
             return Err(ModelError::Config {
@@ -158,7 +144,7 @@ impl LlmSpec {
     pub fn weights(&self) -> Option<&Path> {
         match self {
             Self::Pretrained { weights, .. } => weights.as_deref(),
-            Self::Gpt2Record { weights, .. } | Self::LlamaRecord { weights, .. } => Some(weights),
+            Self::Record { weights, .. } => Some(weights),
         }
     }
 }
