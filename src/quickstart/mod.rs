@@ -8,50 +8,32 @@
 //! test runs it in [`QuickstartConfig::fast`] mode and asserts its results.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use burn::module::AutodiffModule;
-use burn::tensor::Tensor;
 use burn::tensor::backend::AutodiffBackend;
-use rad3d_classifier::{
-    AnomalyClassifierConfig, LabelSet, LatentDataset, TrainingConfig, predict, train_classifier,
-    write_bar_chart,
-};
-use rad3d_ctvit::CtVitConfig;
-use rad3d_io::SplitMix64;
 use rad3d_llm::{Gpt2Config, Llm, ModelConfig};
 use rad3d_metrics::meteor::{Meteor, MeteorResources};
-use rad3d_metrics::significance::{ResampleConfig, bootstrap};
-use rad3d_metrics::{Corpus, CorpusMetric, coco, text::basic_tokenize};
 use rad3d_model::{PrefixModel, PromptIds, ReportTokenizer, WordTokenizer};
 use rad3d_projector::Variant;
-use rad3d_train::synthetic::{
-    FindingTemplate, extract_findings, finding_f1, findings_note, note_len,
-};
+use rad3d_train::synthetic::{extract_findings, finding_f1, findings_note, note_len};
 use rad3d_train::{
-    Embedding, EncodedExample, Example, Silent, SkipCounts, Split, TextLm, TrainConfig,
-    encode_examples, generate_reports, train, write_reports_csv,
+    EncodedExample, Example, Silent, SkipCounts, Split, TextLm, TrainConfig, encode_examples,
+    generate_reports, train, write_reports_csv,
 };
-use rad3d_volume::{Finding, Order, Phantom, PhantomConfig, Preprocess, Side, read_nifti};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
-/// The findings the quickstart cohort carries: the phantom finding and its name as
-/// CT-RATE reports phrase it. They are the phantom findings a small random CT-ViT makes
-/// separable (per-label test AUROC 0.87–1.0 on 480 phantoms); findings of a few voxels,
-/// such as a nodule or a thin pericardial rim, need a trained encoder.
-const FINDINGS: [(Finding, &str); 5] = [
-    (Finding::Cardiomegaly, "Cardiomegaly"),
-    (Finding::PleuralEffusion(Side::Right), "Pleural effusion"),
-    (Finding::Consolidation, "Consolidation"),
-    (Finding::Bronchiectasis, "Bronchiectasis"),
-    (
-        Finding::InterlobularSeptalThickening,
-        "Interlobular septal thickening",
-    ),
-];
+mod classifier;
+mod cohort;
+mod scoring;
+
+use classifier::{ClassifierStage, classifier_stage};
+use cohort::{FINDINGS, Study, cohort, encode_cohort, io, templates};
+pub use cohort::{quickstart_encoder, quickstart_preprocess};
+use scoring::{SystemScores, score_reports, trainable_params};
 
 /// Settings of a quickstart run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -158,221 +140,6 @@ pub struct QuickstartReport {
     pub seconds: f64,
 }
 
-/// One synthetic study before encoding.
-struct Study {
-    name: String,
-    findings: Vec<Finding>,
-    labels: Vec<f32>,
-    report: String,
-    split: Split,
-}
-
-fn templates() -> Vec<FindingTemplate> {
-    FINDINGS
-        .iter()
-        .map(|(_, name)| FindingTemplate::standard(name))
-        .collect()
-}
-
-/// The cohort: each finding present with probability 0.35, a CT-RATE-style report that
-/// states every finding as present or absent, in a fixed order as CT-RATE reports do.
-fn cohort(config: &QuickstartConfig) -> Vec<Study> {
-    let mut rng = SplitMix64::new(config.seed);
-    let templates = templates();
-    let splits = [
-        (Split::Train, config.n_train, "train"),
-        (Split::Valid, config.n_valid, "valid"),
-        (Split::Test, config.n_test, "test"),
-    ];
-    let mut studies = Vec::new();
-    for (split, n, prefix) in splits {
-        for i in 0..n {
-            let mut findings = Vec::new();
-            let mut labels = Vec::new();
-            let mut sentences = Vec::new();
-            for ((finding, _), template) in FINDINGS.iter().zip(&templates) {
-                let present = rng.uniform() < 0.35;
-                labels.push(f32::from(present));
-                let pool = if present {
-                    &template.positive
-                } else {
-                    &template.negative
-                };
-                sentences.push(pool[(rng.next_u64() % pool.len() as u64) as usize].clone());
-                if present {
-                    let f = match finding {
-                        Finding::PleuralEffusion(_) if rng.uniform() < 0.5 => {
-                            Finding::PleuralEffusion(Side::Left)
-                        }
-                        f => *f,
-                    };
-                    findings.push(f);
-                }
-            }
-            studies.push(Study {
-                name: format!("{prefix}_{i:04}"),
-                findings,
-                labels,
-                report: sentences.join(" "),
-                split,
-            });
-        }
-    }
-    studies
-}
-
-/// The preprocessing of the quickstart: CT-CLIP's recipe (orientation, trilinear
-/// resampling, HU window, crop/pad) at a coarser grid that suits 64³ phantoms.
-pub fn quickstart_preprocess() -> Preprocess {
-    Preprocess {
-        target_spacing: [7.5, 5.6, 5.6],
-        target_shape: [48, 64, 64],
-        ..Preprocess::ct_clip()
-    }
-    .with_order(Order::ResampleThenClip)
-}
-
-/// The small CT-ViT of the quickstart: input `[B, 1, 48, 64, 64]` → 8 × 8 × 8 tokens.
-pub fn quickstart_encoder() -> CtVitConfig {
-    CtVitConfig::new(32, 8192, 64, 8, 6, 1, 1, 16, 2).with_dim_latent(512)
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
-    move |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
-/// Writes the phantoms, reads them back through the real pipeline and encodes them.
-fn encode_cohort<B: AutodiffBackend>(
-    studies: &[Study],
-    config: &QuickstartConfig,
-    progress: &mut dyn FnMut(&str),
-    device: &B::Device,
-) -> Result<Vec<Vec<f32>>> {
-    let dir = config.out_dir.join("volumes");
-    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-    let preprocess = quickstart_preprocess();
-    B::seed(device, config.seed);
-    let encoder = quickstart_encoder().init::<B::InnerBackend>(device);
-    let mut latents = Vec::with_capacity(studies.len());
-    let batch = 8;
-    for (k, chunk) in studies.chunks(batch).enumerate() {
-        let mut inputs = Vec::with_capacity(chunk.len());
-        for (j, s) in chunk.iter().enumerate() {
-            let path = dir.join(format!("{}.nii.gz", s.name));
-            let phantom =
-                PhantomConfig::small(config.seed.wrapping_mul(1000) + (k * batch + j) as u64)
-                    .with_findings(s.findings.clone());
-            Phantom::write(&path, &phantom)?;
-            let volume = read_nifti(&path)?;
-            inputs.push(
-                preprocess
-                    .apply(&volume)?
-                    .into_tensor::<B::InnerBackend>(device),
-            );
-        }
-        let out = encoder.forward(Tensor::cat(inputs, 0));
-        let data: Vec<f32> = out
-            .latent
-            .into_data()
-            .convert::<f32>()
-            .to_vec()
-            .map_err(|e| Error::Config {
-                path: dir.clone(),
-                reason: format!("encoder output: {e:?}"),
-            })?;
-        latents.extend(
-            data.chunks(quickstart_encoder().dim_latent)
-                .map(<[f32]>::to_vec),
-        );
-        progress(&format!(
-            "encoded {}/{} volumes",
-            latents.len(),
-            studies.len()
-        ));
-    }
-    Ok(latents)
-}
-
-fn dataset(studies: &[&Study], latents: &[&Vec<f32>], d: usize) -> Result<LatentDataset> {
-    let x = latents.iter().flat_map(|l| l.iter().copied()).collect();
-    let y = studies
-        .iter()
-        .flat_map(|s| s.labels.iter().copied())
-        .collect();
-    Ok(LatentDataset::new(x, y, d, FINDINGS.len())?)
-}
-
-fn logit(p: f32) -> f32 {
-    let p = p.clamp(1e-6, 1.0 - 1e-6);
-    (p / (1.0 - p)).ln()
-}
-
-/// Corpus metrics of one system.
-struct SystemScores {
-    bleu_4: f64,
-    meteor: f64,
-    rouge_l: f64,
-    /// 95% bootstrap interval of each metric above, by name.
-    ci: BTreeMap<String, [f64; 2]>,
-}
-
-/// Corpus metrics of one system, with bootstrap CIs.
-fn score_reports(
-    refs: &[String],
-    hyps: &[String],
-    meteor: &Meteor,
-    resamples: usize,
-    seed: u64,
-) -> Result<SystemScores> {
-    let tok = |v: &[String]| v.iter().map(|s| basic_tokenize(s)).collect::<Vec<_>>();
-    let corpus = Corpus::single(tok(hyps), tok(refs))?;
-    let bleu = coco::CocoBleu::new(&corpus);
-    let rouge = coco::coco_rouge_l(&corpus);
-    let pairs: Vec<(Vec<&str>, &str)> = refs
-        .iter()
-        .zip(hyps)
-        .map(|(r, h)| (vec![r.as_str()], h.as_str()))
-        .collect();
-    let m = meteor.corpus(&pairs);
-    let bleu_4 = bleu.score()[3];
-    let rouge_l = rouge.score()[0];
-    let cfg = ResampleConfig {
-        resamples,
-        seed,
-        confidence: 0.95,
-    };
-    let intervals = bootstrap(&[&bleu, &rouge, &m], &cfg)?;
-    let mut ci = BTreeMap::new();
-    for iv in intervals {
-        if matches!(iv.name.as_str(), "bleu_4" | "rouge_l" | "meteor") {
-            ci.insert(iv.name, [iv.interval.lower, iv.interval.upper]);
-        }
-    }
-    Ok(SystemScores {
-        bleu_4,
-        meteor: m.score,
-        rouge_l,
-        ci,
-    })
-}
-
-fn trainable_params<B: AutodiffBackend, M: AutodiffModule<B>>(model: &M) -> usize {
-    struct Count(usize);
-    impl<B: AutodiffBackend> burn::module::ModuleVisitor<B> for Count {
-        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<B, D>>) {
-            if param.is_require_grad() {
-                self.0 += param.shape().num_elements();
-            }
-        }
-    }
-    let mut c = Count(0);
-    model.visit(&mut c);
-    c.0
-}
-
 /// Runs the quickstart; `progress` receives one line per stage.
 pub fn run<B: AutodiffBackend>(
     config: &QuickstartConfig,
@@ -406,68 +173,24 @@ pub fn run<B: AutodiffBackend>(
     let (valid_s, valid_l) = pick(Split::Valid);
     let (test_s, test_l) = pick(Split::Test);
 
-    // 3a. Anomaly classifier on the latents.
-    let label_set = LabelSet::from_names(&names)?;
-    let head_config = AnomalyClassifierConfig::new(names.len())
-        .with_d_latent(d_latent)
-        .with_dropout(0.1);
-    let (head, _) = train_classifier::<B>(
-        &head_config,
-        &TrainingConfig::new()
-            .with_seed(config.seed)
-            .with_learning_rate(3e-3),
-        &label_set,
-        &dataset(&train_s, &train_l, d_latent)?,
-        &dataset(&valid_s, &valid_l, d_latent)?,
+    // 3a. Anomaly classifier on the latents, and the embedding cache it completes.
+    let ClassifierStage {
+        macro_auroc: classifier_macro_auroc,
+        auroc: classifier_auroc,
+        cache,
+    } = classifier_stage::<B>(
+        config,
+        &names,
+        &studies,
+        &latents,
+        [
+            (&train_s, &train_l),
+            (&valid_s, &valid_l),
+            (&test_s, &test_l),
+        ],
+        progress,
         device,
     )?;
-    let test_data = dataset(&test_s, &test_l, d_latent)?;
-    let test_probs = predict(&head, &test_data, device);
-    let test_labels: Vec<f32> = test_s
-        .iter()
-        .flat_map(|s| s.labels.iter().copied())
-        .collect();
-    let evaluation = rad3d_classifier::evaluate(&test_probs, &test_labels, &label_set, 0.5)?;
-    write_bar_chart(
-        &evaluation,
-        "Anomaly classifier (test)",
-        config.out_dir.join("classifier_per_label.svg"),
-    )?;
-    let classifier_macro_auroc = evaluation.macro_avg.auroc.unwrap_or(f64::NAN);
-    let classifier_auroc: BTreeMap<String, f64> = evaluation
-        .per_label
-        .iter()
-        .map(|l| (l.name.clone(), l.auroc.unwrap_or(f64::NAN)))
-        .collect();
-    progress(&format!(
-        "classifier: test macro AUROC {classifier_macro_auroc:.3}"
-    ));
-
-    // Cached embeddings: latent + soft logits, as the embedding cache would hold them.
-    let all = LatentDataset::new(
-        latents.iter().flatten().copied().collect(),
-        studies
-            .iter()
-            .flat_map(|s| s.labels.iter().copied())
-            .collect(),
-        d_latent,
-        names.len(),
-    )?;
-    let probs = predict(&head, &all, device);
-    let cache: std::collections::HashMap<String, Embedding> = studies
-        .iter()
-        .zip(&latents)
-        .zip(probs.chunks(names.len()))
-        .map(|((s, l), p)| {
-            (
-                s.name.clone(),
-                Embedding {
-                    latent: l.clone(),
-                    logits: Some(p.iter().map(|&p| logit(p)).collect()),
-                },
-            )
-        })
-        .collect();
 
     // 3b. The decoder: a small GPT-2-style LM pre-trained on the training reports.
     let examples: Vec<Example> = studies
@@ -737,40 +460,5 @@ impl QuickstartReport {
             ));
         }
         s
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cohort_reports_state_labels() {
-        let cfg = QuickstartConfig::fast("unused");
-        let studies = cohort(&cfg);
-        assert_eq!(studies.len(), cfg.n_train + cfg.n_valid + cfg.n_test);
-        let t = templates();
-        for s in &studies {
-            let found: Vec<bool> = extract_findings(&s.report, &t);
-            let truth: Vec<bool> = s.labels.iter().map(|&l| l > 0.5).collect();
-            assert_eq!(found, truth, "{}", s.report);
-            assert_eq!(s.findings.len(), truth.iter().filter(|x| **x).count());
-        }
-        // Same seed, same cohort.
-        let again = cohort(&cfg);
-        assert!(
-            studies
-                .iter()
-                .zip(&again)
-                .all(|(a, b)| a.report == b.report)
-        );
-    }
-
-    #[test]
-    fn logit_inverts_sigmoid() {
-        for p in [0.1f32, 0.5, 0.9] {
-            let x = logit(p);
-            assert!((1.0 / (1.0 + (-x).exp()) - p).abs() < 1e-5);
-        }
     }
 }
