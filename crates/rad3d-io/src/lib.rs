@@ -23,6 +23,7 @@
 //! ```
 
 mod atomic;
+#[cfg(feature = "checkpoint")]
 mod checkpoint;
 mod error;
 mod rng;
@@ -30,6 +31,7 @@ mod rng;
 pub use atomic::{
     previous_dir, sync_file, temp_path, write_atomic, write_atomic_with, write_dir_atomic,
 };
+#[cfg(feature = "checkpoint")]
 pub use checkpoint::CheckpointReader;
 pub use error::{IoError, Result};
 pub use rng::{SplitMix64, mix64};
