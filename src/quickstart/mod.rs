@@ -13,13 +13,13 @@ use std::time::Instant;
 
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
-use rad3d_llm::{Gpt2Config, Llm, ModelConfig};
+use rad3d_llm::Llm;
 use rad3d_metrics::meteor::{Meteor, MeteorResources};
-use rad3d_model::{PrefixModel, PromptIds, ReportTokenizer, WordTokenizer};
+use rad3d_model::{PrefixModel, PromptIds, ReportTokenizer};
 use rad3d_projector::Variant;
-use rad3d_train::synthetic::{extract_findings, finding_f1, findings_note, note_len};
+use rad3d_train::synthetic::{extract_findings, finding_f1};
 use rad3d_train::{
-    EncodedExample, Example, Silent, SkipCounts, Split, TextLm, TrainConfig, encode_examples,
+    EncodedExample, Example, Silent, SkipCounts, Split, TrainConfig, encode_examples,
     generate_reports, train, write_reports_csv,
 };
 use serde::{Deserialize, Serialize};
@@ -28,11 +28,13 @@ use crate::error::Result;
 
 mod classifier;
 mod cohort;
+mod decoder;
 mod scoring;
 
 use classifier::{ClassifierStage, classifier_stage};
 use cohort::{FINDINGS, Study, cohort, encode_cohort, io, templates};
 pub use cohort::{quickstart_encoder, quickstart_preprocess};
+use decoder::pretrain_decoder;
 use scoring::{SystemScores, score_reports, trainable_params};
 
 /// Settings of a quickstart run.
@@ -215,84 +217,10 @@ pub fn run<B: AutodiffBackend>(
             (llm, Box::new(tok))
         }
         None => {
-            // The LM learns to write a report from a note naming the findings (one word
-            // per finding, `No` when absent; see `findings_note`), the way an
-            // instruction-following LLM writes from the context it is given. Frozen, the
-            // prefix of every variant takes the note's place.
-            let notes: Vec<String> = studies
-                .iter()
-                .map(|s| findings_note(&s.labels, &templates))
-                .collect();
-            let tok = WordTokenizer::fit(
-                of(Split::Train)
-                    .iter()
-                    .map(|e| e.report.as_str())
-                    .chain(notes.iter().map(String::as_str)),
-            );
-            let eos = tok.eos_id();
-            let lm_config = Gpt2Config::new(128, 2, 4)
-                .with_vocab_size(tok.vocab_size())
-                .with_max_position_embeddings(256)
-                .with_bos_token_id(Some(eos))
-                .with_eos_token_ids(vec![eos]);
-            let llm = ModelConfig::from(lm_config).init::<B>(config.seed, device)?;
-            let note_of: std::collections::HashMap<&str, &str> = studies
-                .iter()
-                .zip(&notes)
-                .map(|(s, n)| (s.name.as_str(), n.as_str()))
-                .collect();
-            // Start tokens pad the context so a prefix longer than the note lines up
-            // with it: the report begins at position `prefix_len` in both.
-            let pad = config.prefix_len.saturating_sub(note_len(&templates));
-            let text = |split| -> Result<Vec<EncodedExample>> {
-                let plain = encode_examples(
-                    &of(split),
-                    &cache,
-                    Variant::V2,
-                    &tok,
-                    200,
-                    &mut SkipCounts::default(),
-                )?;
-                plain
-                    .into_iter()
-                    .map(|e| {
-                        let mut tokens = vec![eos; pad];
-                        tokens.extend(tok.encode(note_of[e.name.as_str()])?);
-                        tokens.extend(&e.tokens);
-                        Ok(EncodedExample {
-                            input: Vec::new(),
-                            tokens,
-                            ..e
-                        })
-                    })
-                    .collect()
-            };
-            let (lm_train, lm_valid) = (text(Split::Train)?, text(Split::Valid)?);
-            let lm_cfg = TrainConfig {
-                epochs: config.lm_epochs,
-                batch_size: 16,
-                lr: 3e-3,
-                warmup_steps: 10,
-                linear_decay: true,
-                seed: config.seed,
-                pad_id: eos,
-                ..TrainConfig::default()
-            };
-            let outcome = train(
-                TextLm::new(llm, eos),
-                &lm_train,
-                &lm_valid,
-                &lm_cfg,
-                &config.out_dir.join("runs/lm"),
-                &mut Silent,
-                device,
+            let (llm, tok) = pretrain_decoder::<B>(
+                config, &studies, &examples, &templates, &cache, progress, device,
             )?;
-            progress(&format!(
-                "decoder: GPT-2-style LM pre-trained on {} reports, valid loss {:.3}; now frozen",
-                lm_train.len(),
-                outcome.state.val_losses.last().copied().unwrap_or(f64::NAN)
-            ));
-            (outcome.model.into_inner(), Box::new(tok))
+            (llm, Box::new(tok))
         }
     };
     let d_model = rad3d_llm::CausalLm::hidden_size(&llm);
