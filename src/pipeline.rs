@@ -9,14 +9,13 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::module::Module;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use rad3d_classifier::{AnomalyClassifier, LabelSet, load_head, save_head};
 use rad3d_ctvit::{CtVit, CtVitConfig, load_ctclip_checkpoint};
 use rad3d_llm::Llm;
 pub use rad3d_model::LlmSpec;
-use rad3d_model::{PrefixModel, PromptIds, ReportTokenizer, materialize};
+use rad3d_model::{PrefixModel, PromptIds, ReportTokenizer, load_record, materialize, save_record};
 use rad3d_projector::{ProjectorConfig, Variant};
 use rad3d_volume::{Preprocess, Volume, read_nifti};
 use serde::{Deserialize, Serialize};
@@ -86,15 +85,6 @@ fn config_err(path: &Path, reason: impl Into<String>) -> Error {
         path: path.to_path_buf(),
         reason: reason.into(),
     }
-}
-
-fn load_record<B: Backend, M: Module<B>>(m: M, path: &Path, device: &B::Device) -> Result<M> {
-    Ok(rad3d_model::load_record(m, path, device)?)
-}
-
-fn save_record<B: Backend, M: Module<B>>(m: &M, path: &Path) -> Result<()> {
-    rad3d_model::save_record(m, path)?;
-    Ok(())
 }
 
 impl<B: Backend> Pipeline<B> {

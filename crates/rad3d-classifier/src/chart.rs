@@ -57,10 +57,7 @@ pub fn write_bar_chart(evaluation: &Evaluation, title: &str, path: impl AsRef<Pa
             path: path.to_path_buf(),
             reason,
         })?;
-    rad3d_io::write_atomic(path, svg.as_bytes()).map_err(|e| match e {
-        rad3d_io::IoError::Io { path, source } => ClassifierError::io(path, source),
-        other => ClassifierError::io(other.path(), std::io::Error::other(other.to_string())),
-    })
+    Ok(rad3d_io::write_atomic(path, svg.as_bytes())?)
 }
 
 /// The chart as SVG text; errors are plotters' messages.

@@ -55,3 +55,15 @@ impl ClassifierError {
         }
     }
 }
+
+impl From<rad3d_io::IoError> for ClassifierError {
+    fn from(e: rad3d_io::IoError) -> Self {
+        match e {
+            rad3d_io::IoError::Io { path, source } => Self::Io { path, source },
+            other => Self::Weights {
+                path: other.path().to_path_buf(),
+                reason: other.to_string(),
+            },
+        }
+    }
+}

@@ -17,6 +17,16 @@ use safetensors::tensor::{Dtype as StDtype, Metadata};
 
 use crate::error::{IoError, Result};
 
+/// One tensor as the file stores it.
+enum Raw<'a> {
+    Safetensors {
+        bytes: &'a [u8],
+        dtype: StDtype,
+        shape: Vec<usize>,
+    },
+    Pytorch(&'a TensorSnapshot),
+}
+
 enum Storage {
     Safetensors {
         mmap: Mmap,
@@ -152,31 +162,57 @@ impl CheckpointReader {
         }
     }
 
-    /// Reads a floating-point tensor as f32 (f16, bf16 and f64 are converted).
-    pub fn read_f32(&self, name: &str) -> Result<TensorData> {
+    /// The stored bytes (safetensors) or snapshot (PyTorch) of a tensor named relative
+    /// to the prefix; a missing name is an error naming it and the file.
+    fn raw(&self, name: &str) -> Result<Raw<'_>> {
         let full = format!("{}{name}", self.prefix);
-        let path = self.path.clone();
-        let missing = || IoError::MissingTensors {
-            path: path.clone(),
-            names: vec![name.to_string()],
-        };
-        let dtype_err = |dtype: String| IoError::DType {
-            path: path.clone(),
-            name: name.to_string(),
-            dtype,
-            expected: "a floating-point type",
-        };
-        match &self.storage {
+        let found = match &self.storage {
             Storage::Safetensors {
                 mmap,
                 header_len,
                 metadata,
+            } => metadata.info(&full).map(|info| Raw::Safetensors {
+                bytes: &mmap
+                    [8 + header_len + info.data_offsets.0..8 + header_len + info.data_offsets.1],
+                dtype: info.dtype,
+                shape: info.shape.clone(),
+            }),
+            Storage::Pytorch(map) => map.get(&full).map(Raw::Pytorch),
+        };
+        found.ok_or_else(|| IoError::MissingTensors {
+            path: self.path.clone(),
+            names: vec![name.to_string()],
+        })
+    }
+
+    fn wrong_dtype(&self, name: &str, dtype: String, expected: &'static str) -> IoError {
+        IoError::DType {
+            path: self.path.clone(),
+            name: name.to_string(),
+            dtype,
+            expected,
+        }
+    }
+
+    /// A PyTorch tensor's data, its storage checked by burn-store.
+    fn snapshot_data(&self, name: &str, snapshot: &TensorSnapshot) -> Result<TensorData> {
+        snapshot.to_data().map_err(|e| IoError::TensorData {
+            path: self.path.clone(),
+            name: name.to_string(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Reads a floating-point tensor as f32 (f16, bf16 and f64 are converted).
+    pub fn read_f32(&self, name: &str) -> Result<TensorData> {
+        const EXPECTED: &str = "a floating-point type";
+        match self.raw(name)? {
+            Raw::Safetensors {
+                bytes,
+                dtype,
+                shape,
             } => {
-                let info = metadata.info(&full).ok_or_else(missing)?;
-                let start = 8 + header_len + info.data_offsets.0;
-                let bytes = &mmap[start..8 + header_len + info.data_offsets.1];
-                let shape = info.shape.clone();
-                let values: Vec<f32> = match info.dtype {
+                let values: Vec<f32> = match dtype {
                     StDtype::F32 => bytes
                         .chunks_exact(4)
                         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
@@ -193,23 +229,18 @@ impl CheckpointReader {
                         .chunks_exact(8)
                         .map(|c| f64::from_le_bytes(c.try_into().expect("8-byte chunk")) as f32)
                         .collect(),
-                    other => return Err(dtype_err(st_dtype_name(other))),
+                    other => return Err(self.wrong_dtype(name, st_dtype_name(other), EXPECTED)),
                 };
                 Ok(TensorData::new(values, shape))
             }
-            Storage::Pytorch(map) => {
-                let snapshot = map.get(&full).ok_or_else(missing)?;
+            Raw::Pytorch(snapshot) => {
                 if !matches!(
                     snapshot.dtype,
                     DType::F32 | DType::F16 | DType::BF16 | DType::F64
                 ) {
-                    return Err(dtype_err(format!("{:?}", snapshot.dtype)));
+                    return Err(self.wrong_dtype(name, format!("{:?}", snapshot.dtype), EXPECTED));
                 }
-                let data = snapshot.to_data().map_err(|e| IoError::TensorData {
-                    path: path.clone(),
-                    name: name.to_string(),
-                    reason: e.to_string(),
-                })?;
+                let data = self.snapshot_data(name, snapshot)?;
                 Ok(if data.dtype == DType::F32 {
                     data
                 } else {
@@ -221,28 +252,14 @@ impl CheckpointReader {
 
     /// Reads an integer tensor (i64/i32, e.g. reference indices) as i64.
     pub fn read_i64(&self, name: &str) -> Result<TensorData> {
-        let full = format!("{}{name}", self.prefix);
-        let err = |dtype: String| IoError::DType {
-            path: self.path.clone(),
-            name: name.to_string(),
-            dtype,
-            expected: "an integer type",
-        };
-        match &self.storage {
-            Storage::Safetensors {
-                mmap,
-                header_len,
-                metadata,
+        const EXPECTED: &str = "an integer type";
+        match self.raw(name)? {
+            Raw::Safetensors {
+                bytes,
+                dtype,
+                shape,
             } => {
-                let info = metadata
-                    .info(&full)
-                    .ok_or_else(|| IoError::MissingTensors {
-                        path: self.path.clone(),
-                        names: vec![name.to_string()],
-                    })?;
-                let bytes = &mmap
-                    [8 + header_len + info.data_offsets.0..8 + header_len + info.data_offsets.1];
-                let values: Vec<i64> = match info.dtype {
+                let values: Vec<i64> = match dtype {
                     StDtype::I64 => bytes
                         .chunks_exact(8)
                         .map(|c| i64::from_le_bytes(c.try_into().expect("8-byte chunk")))
@@ -251,24 +268,15 @@ impl CheckpointReader {
                         .chunks_exact(4)
                         .map(|c| i32::from_le_bytes(c.try_into().expect("4-byte chunk")) as i64)
                         .collect(),
-                    other => return Err(err(st_dtype_name(other))),
+                    other => return Err(self.wrong_dtype(name, st_dtype_name(other), EXPECTED)),
                 };
-                Ok(TensorData::new(values, info.shape.clone()))
+                Ok(TensorData::new(values, shape))
             }
-            Storage::Pytorch(map) => {
-                let snapshot = map.get(&full).ok_or_else(|| IoError::MissingTensors {
-                    path: self.path.clone(),
-                    names: vec![name.to_string()],
-                })?;
+            Raw::Pytorch(snapshot) => {
                 if !matches!(snapshot.dtype, DType::I64 | DType::I32) {
-                    return Err(err(format!("{:?}", snapshot.dtype)));
+                    return Err(self.wrong_dtype(name, format!("{:?}", snapshot.dtype), EXPECTED));
                 }
-                let data = snapshot.to_data().map_err(|e| IoError::TensorData {
-                    path: self.path.clone(),
-                    name: name.to_string(),
-                    reason: e.to_string(),
-                })?;
-                Ok(data.convert::<i64>())
+                Ok(self.snapshot_data(name, snapshot)?.convert::<i64>())
             }
         }
     }

@@ -46,5 +46,5 @@ pub use error::{ModelError, Result};
 pub use llm::{LlmSpec, LlmTokenizer, load_llm};
 pub use materialize::materialize;
 pub use prefix_model::{PrefixModel, PromptIds};
-pub use record::{load_record, record_path, save_record};
+pub use record::{load_record, save_record};
 pub use tokenizer::{ReportTokenizer, WordTokenizer};

@@ -139,12 +139,4 @@ impl LlmSpec {
         }
         Ok((llm, tokenizer))
     }
-
-    /// The record file that holds this LLM's trained weights, if any.
-    pub fn weights(&self) -> Option<&Path> {
-        match self {
-            Self::Pretrained { weights, .. } => weights.as_deref(),
-            Self::Record { weights, .. } => Some(weights),
-        }
-    }
 }

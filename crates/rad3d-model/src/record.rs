@@ -21,7 +21,7 @@ fn weights_err(path: &Path, reason: impl Into<String>) -> ModelError {
 }
 
 /// The record file Burn reads or writes for `path` (its extension becomes `.mpk`).
-pub fn record_path(path: &Path) -> PathBuf {
+fn record_path(path: &Path) -> PathBuf {
     path.with_extension("mpk")
 }
 
