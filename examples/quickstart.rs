@@ -57,18 +57,7 @@ fn main() -> anyhow::Result<()> {
     let mut progress = |line: &str| eprintln!("[{:>6.1}s] {line}", start.elapsed().as_secs_f64());
     let report = run::<Backend>(&config, &device, &mut progress).context("quickstart failed")?;
 
-    println!(
-        "\nRAD3D-Prefix on {} synthetic test studies (seed {}):\n",
-        config.n_test, config.seed
-    );
-    println!("{}", report.table());
-    println!(
-        "anomaly classifier macro AUROC {:.3}; METEOR mode {}; {:.0} s; outputs in {}",
-        report.classifier_macro_auroc,
-        report.meteor_mode,
-        report.seconds,
-        config.out_dir.display()
-    );
+    println!("{}", report.summary(&config));
     if let Some(path) = &args.json {
         let json = serde_json::to_string_pretty(&report)?;
         rad3d_prefix::io::write_atomic(path, json.as_bytes())?;

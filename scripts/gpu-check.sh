@@ -25,12 +25,12 @@ step() { # name, command...
 }
 
 ./scripts/fetch-assets.sh > "$OUT/assets.log" 2>&1 || true
-step build cargo build --release --no-default-features --features cuda --examples -j "$(nproc)"
+step build cargo build --release -p rad3d-cli --features cuda --bin rad3d -j "$(nproc)"
 GGUF=target/assets/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
 if [ -f "$GGUF" ]; then
-  step generate_b1 ./target/release/examples/generate --llm "$GGUF" \
+  step generate_b1 ./target/release/rad3d generate --device cuda --llm "$GGUF" \
       --prompt "The chest CT shows" --max-new-tokens 128 --greedy --json
 fi
-step quickstart_fast ./target/release/examples/quickstart --fast --out "$OUT/quickstart" --json "$OUT/quickstart.json"
-step preprocess_phantom ./target/release/examples/preprocess --phantom "$OUT/phantom.nii.gz"
+step quickstart_fast ./target/release/rad3d quickstart --device cuda --fast --out "$OUT/quickstart" --json "$OUT/quickstart.json"
+step preprocess_phantom ./target/release/rad3d preprocess --phantom "$OUT/phantom.nii.gz"
 cat "$SUMMARY"

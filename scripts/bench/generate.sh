@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Decoding throughput of rad3d-llm (examples/generate.rs, Flex backend) against HF
+# Decoding throughput of rad3d-llm (`rad3d generate`, Flex backend) against HF
 # transformers (scripts/reference/llm_bench_hf.py) on CPU, same machine, same run:
 # SmolLM2-135M-Instruct in float32 (both sides dequantize the same GGUF Q4_1 file),
 # a 10-row prefix of embeddings + a short prompt, 128 new greedy tokens (EOS suppressed
@@ -8,7 +8,7 @@
 # medians, the ratios, and the batch-1 memory-bandwidth bound.
 #
 #   scripts/bench/generate.sh [GGUF]
-#   env: RUNS (default 3), BIN (prebuilt generate example), NEW (128), PREFIX (10), BATCHES ("1 8"), PYTHON (.venv-ref/bin/python)
+#   env: RUNS (default 3), BIN (a prebuilt "rad3d generate" command), NEW (128), PREFIX (10), BATCHES ("1 8"), PYTHON (.venv-ref/bin/python)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 GGUF="${1:-target/assets/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf}"
@@ -24,17 +24,17 @@ RESULTS="$OUT/results.jsonl"
 : > "$RESULTS"
 
 [ -f "$GGUF" ] || { echo "missing $GGUF (run scripts/fetch-assets.sh)" >&2; exit 1; }
-# BIN=path runs an already built binary instead of building the example.
+# BIN="path/to/rad3d generate" runs an already built binary instead of building it.
 if [ -z "${BIN:-}" ]; then
-  cargo build --release -j2 --example generate >&2
-  BIN=target/release/examples/generate
+  cargo build --release -j2 --bin rad3d >&2
+  BIN="target/release/rad3d generate"
 fi
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GiB"
 echo "load before: $(uptime)"
 
 # The prompt's token ids, from the Rust tokenizer, so both sides see the same input.
-IDS=$("$BIN" --llm "$GGUF" --prompt "$PROMPT" --max-new-tokens 1 --json |
+IDS=$($BIN --llm "$GGUF" --prompt "$PROMPT" --max-new-tokens 1 --json |
   "$PY" -c 'import json,sys; print(",".join(map(str, json.load(sys.stdin)["prompt_ids"])))')
 echo "prompt: \"$PROMPT\" -> [$IDS], prefix $PREFIX rows, $NEW new tokens"
 
@@ -43,7 +43,7 @@ run() {
   local side=$1 batch=$2 r=$3 json
   local timelog="$OUT/time-$side-$batch-$r.txt"
   if [ "$side" = rust ]; then
-    json=$(/usr/bin/time -v -o "$timelog" "$BIN" --llm "$GGUF" --prompt-ids "$IDS" \
+    json=$(/usr/bin/time -v -o "$timelog" $BIN --llm "$GGUF" --prompt-ids "$IDS" \
       --batch "$batch" --prefix-len "$PREFIX" --max-new-tokens "$NEW" --min-new-tokens "$NEW" --json)
   else
     json=$(/usr/bin/time -v -o "$timelog" "$PY" scripts/reference/llm_bench_hf.py --model "$GGUF" \

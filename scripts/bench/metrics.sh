@@ -11,7 +11,7 @@
 # RUNS times (default 3); the tables report the median of each timing and the load.
 #
 #   scripts/bench/metrics.sh [PYTHON_BOOTSTRAP_RESAMPLES_TO_TIME]
-# Environment: EVAL (a built `evaluate` binary), METEOR_DIR (METEOR data directory), RUNS.
+# Environment: EVAL (a built "rad3d evaluate" command), METEOR_DIR (METEOR data directory), RUNS.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY="${PYTHON:-.venv-ref/bin/python}"
@@ -21,10 +21,10 @@ RUNS="${RUNS:-3}"
 mkdir -p "$OUT"
 export RAD3D_FIXTURES="${RAD3D_FIXTURES:-../shared/fixtures}"
 
-# EVAL may name an already built `evaluate` binary.
+# EVAL may name an already built evaluate command (e.g. "rad3d evaluate").
 if [ -z "${EVAL:-}" ]; then
-  cargo build --release --example evaluate -j2 >&2
-  EVAL=target/release/examples/evaluate
+  cargo build --release --bin rad3d -j2 >&2
+  EVAL="target/release/rad3d evaluate"
 fi
 
 "$PY" scripts/bench/metrics_pairs.py "$OUT"
@@ -34,10 +34,10 @@ for run in $(seq 1 "$RUNS"); do
   echo "== run $run/$RUNS: Python reference tools" >&2
   "$PY" scripts/bench/metrics_reference.py "$OUT" "$OUT/python_$run.json" "$NB"
   echo "== run $run/$RUNS: rad3d-metrics, all metrics" >&2
-  "$EVAL" --refs "$OUT/refs.txt" --hyps "$OUT/hyps.txt" --json --timings \
+  $EVAL --refs "$OUT/refs.txt" --hyps "$OUT/hyps.txt" --json --timings \
     ${METEOR_DIR:+--meteor-dir "$METEOR_DIR"} >"$OUT/rust_$run.json"
   echo "== run $run/$RUNS: rad3d-metrics, all metrics + 5,000-resample bootstrap + paired tests vs a second system" >&2
-  "$EVAL" --refs "$OUT/refs.txt" --hyps "$OUT/hyps.txt" --bootstrap 5000 \
+  $EVAL --refs "$OUT/refs.txt" --hyps "$OUT/hyps.txt" --bootstrap 5000 \
     --compare "$OUT/hyps_b.txt" --json --timings \
     ${METEOR_DIR:+--meteor-dir "$METEOR_DIR"} >"$OUT/rust_boot_$run.json"
   uptime >>"$OUT/uptime.txt"

@@ -12,12 +12,12 @@ cd "$(dirname "$0")/../.."
 RUNS=${RUNS:-3}
 PYTHON=${PYTHON:-.venv-ref/bin/python}
 DIR=${BENCH_DIR:-target/bench-preprocess}
-BIN=target/release/examples/preprocess
+BIN="target/release/rad3d preprocess"
 mkdir -p "$DIR"
 
-cargo build --release --example preprocess -j2 >&2
+cargo build --release --bin rad3d -j2 >&2
 for ext in nii.gz nii; do
-  [ -f "$DIR/phantom.$ext" ] || "$BIN" --phantom "$DIR/phantom.$ext" --finding "Lung nodule" --finding Cardiomegaly
+  [ -f "$DIR/phantom.$ext" ] || $BIN --phantom "$DIR/phantom.$ext" --finding "Lung nodule" --finding Cardiomegaly
 done
 
 # Run a command under /usr/bin/time -v; print "seconds peak_mb".
@@ -41,7 +41,7 @@ for ext in nii.gz nii; do
   : >"$DIR/rust.txt"
   : >"$DIR/py.txt"
   for _ in $(seq "$RUNS"); do
-    measure "$BIN" "$input" --out "$DIR/rust.safetensors" >>"$DIR/rust.txt"
+    measure $BIN "$input" --out "$DIR/rust.safetensors" >>"$DIR/rust.txt"
     measure "$PYTHON" scripts/reference/preprocess_ref.py "$input" --out "$DIR/py.safetensors" >>"$DIR/py.txt"
   done
   rt=$(cut -d' ' -f1 "$DIR/rust.txt" | median)

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """HF transformers side of scripts/bench/generate.sh: greedy decoding behind a prefix of
-embeddings, float32 on CPU, timed like `examples/generate.rs --json`. Prints one JSON line.
+embeddings, float32 on CPU, timed like `rad3d generate --json`. Prints one JSON line.
 
 The prefix is rad3d-llm's `synthetic_prefix` (x[p, j] = 0.05 sin(0.37 (p D + j) + 0.5),
 computed in float64, stored as float32, identical in every row), and the prompt is given as

@@ -363,6 +363,22 @@ pub fn run<B: AutodiffBackend>(
 }
 
 impl QuickstartReport {
+    /// What the quickstart prints at the end: a heading, [`table`](Self::table) and one
+    /// line with the classifier's macro AUROC, the METEOR mode, the time and the outputs.
+    pub fn summary(&self, config: &QuickstartConfig) -> String {
+        format!(
+            "\nRAD3D-Prefix on {} synthetic test studies (seed {}):\n\n{}\nanomaly classifier \
+             macro AUROC {:.3}; METEOR mode {}; {:.0} s; outputs in {}",
+            config.n_test,
+            config.seed,
+            self.table(),
+            self.classifier_macro_auroc,
+            self.meteor_mode,
+            self.seconds,
+            config.out_dir.display()
+        )
+    }
+
     /// The results as a table in the layout of the paper's Table 4.
     pub fn table(&self) -> String {
         let mut s = String::from(

@@ -75,8 +75,10 @@ fn is_nifti(name: &str) -> bool {
     name.ends_with(".nii") || name.ends_with(".nii.gz")
 }
 
-/// Every `.nii` / `.nii.gz` file under `dir` (recursively), named by file name, sorted by
-/// name; when two files share a name the first path in sorted order is kept.
+/// Every `.nii` / `.nii.gz` file under `dir` (recursively), named by its path relative to
+/// `dir` with `/` separators (`p1/ct.nii.gz`), sorted by name. Names by path, not by file
+/// name: two patients' `ct.nii.gz` are two volumes. A file directly in `dir` is named by
+/// its file name, as CT-RATE's `VolumeName` names it.
 pub fn jobs_from_dir(dir: impl AsRef<Path>) -> Result<Vec<VolumeJob>> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
         let entries = fs::read_dir(dir).map_err(|e| CtVitError::io(dir, e))?;
@@ -97,19 +99,19 @@ pub fn jobs_from_dir(dir: impl AsRef<Path>) -> Result<Vec<VolumeJob>> {
     let dir = dir.as_ref();
     let mut paths = Vec::new();
     walk(dir, &mut paths)?;
-    paths.sort();
     let mut jobs: Vec<VolumeJob> = paths
         .into_iter()
         .map(|path| {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
+            let relative = path.strip_prefix(dir).unwrap_or(&path);
+            let name = relative
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
             VolumeJob::new(name, path)
         })
         .collect();
     jobs.sort_by(|a, b| a.name.cmp(&b.name));
-    jobs.dedup_by(|later, first| later.name == first.name);
     Ok(jobs)
 }
 

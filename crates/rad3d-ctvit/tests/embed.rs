@@ -59,7 +59,7 @@ fn phantoms_and_a_corrupt_file_resume_without_recomputing() {
     let preprocess = Preprocess::ct_clip().with_target_shape(config.input_shape());
     let jobs = jobs_from_dir(data.path()).unwrap();
     let names: Vec<&str> = jobs.iter().map(|j| j.name.as_str()).collect();
-    assert_eq!(names, ["a_1.nii.gz", "b_2.nii", "c_broken.nii.gz"]);
+    assert_eq!(names, ["a_1.nii.gz", "c_broken.nii.gz", "nested/b_2.nii"]);
     let (jobs, tag) = shard_jobs(jobs, 0, 1);
     let labels = Some(vec!["x".to_string(), "y".to_string(), "z".to_string()]);
     let head_fn: &dyn Fn(Tensor<B, 2>) -> Tensor<B, 2> = &head;
@@ -97,7 +97,7 @@ fn phantoms_and_a_corrupt_file_resume_without_recomputing() {
 
     let cache = EmbeddingCache::open(out.path()).unwrap();
     assert_eq!(cache.len(), 2);
-    assert_eq!(cache.names(), ["a_1.nii.gz", "b_2.nii"]);
+    assert_eq!(cache.names(), ["a_1.nii.gz", "nested/b_2.nii"]);
     assert_eq!(cache.labels().unwrap(), ["x", "y", "z"]);
     let errors = read_errors(out.path()).unwrap();
     assert_eq!(errors.keys().collect::<Vec<_>>(), ["c_broken.nii.gz"]);
@@ -116,7 +116,7 @@ fn phantoms_and_a_corrupt_file_resume_without_recomputing() {
         .into_data()
         .to_vec::<f32>()
         .unwrap();
-    let item = cache.get("b_2.nii").unwrap();
+    let item = cache.get("nested/b_2.nii").unwrap();
     assert_eq!(item.latent, direct.as_slice());
     let norm: f32 = item.latent.iter().map(|v| v * v).sum::<f32>().sqrt();
     assert!((norm - 1.0).abs() < 1e-5, "{norm}");
@@ -159,4 +159,19 @@ fn phantoms_and_a_corrupt_file_resume_without_recomputing() {
     let log = fs::read_to_string(out.path().join(ERRORS_FILE)).unwrap();
     assert_eq!(log.lines().count(), 2);
     assert_eq!(EmbeddingCache::open(out.path()).unwrap().len(), 2);
+}
+
+/// Two patients' `ct.nii.gz` in their own folders are two volumes, named by relative path.
+#[test]
+fn folder_inputs_are_keyed_by_relative_path() {
+    let data = tempfile::tempdir().unwrap();
+    for patient in ["p1", "p2"] {
+        fs::create_dir(data.path().join(patient)).unwrap();
+        fs::write(data.path().join(patient).join("ct.nii.gz"), b"").unwrap();
+    }
+    fs::write(data.path().join("top.nii"), b"").unwrap();
+    let jobs = jobs_from_dir(data.path()).unwrap();
+    let names: Vec<&str> = jobs.iter().map(|j| j.name.as_str()).collect();
+    assert_eq!(names, ["p1/ct.nii.gz", "p2/ct.nii.gz", "top.nii"]);
+    assert_eq!(jobs[1].path, data.path().join("p2").join("ct.nii.gz"));
 }

@@ -112,6 +112,15 @@ fn open_csv(path: &Path) -> Result<(Vec<String>, csv::Reader<std::fs::File>)> {
     Ok((headers, reader))
 }
 
+/// The column names of a CSV file (trimmed, byte-order mark removed).
+///
+/// # Errors
+/// [`TrainError::Io`] when the file cannot be opened, [`TrainError::Csv`] when its header
+/// cannot be read.
+pub fn read_csv_header(path: &Path) -> Result<Vec<String>> {
+    open_csv(path).map(|(headers, _)| headers)
+}
+
 fn csv_err(path: &Path, e: csv::Error) -> TrainError {
     TrainError::Csv {
         path: path.to_path_buf(),

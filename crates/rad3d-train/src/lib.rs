@@ -58,8 +58,8 @@ mod trainer;
 pub use allocator::keep_freed_memory;
 pub use batch::{EncodedExample, TokenBatch, epoch_order};
 pub use dataset::{
-    Example, LabelTable, Manifest, SkipCounts, Split, normalize_volume_name, read_labels,
-    read_reports, read_split_file,
+    Example, LabelTable, Manifest, SkipCounts, Split, normalize_volume_name, read_csv_header,
+    read_labels, read_reports, read_split_file,
 };
 pub use encode::{Embedding, EmbeddingLookup, encode_examples};
 pub use error::{Result, TrainError};

@@ -192,4 +192,12 @@ impl VolumeError {
             source,
         }
     }
+
+    /// A failed atomic write of `path` (see `rad3d_io::write_atomic`).
+    pub(crate) fn write(path: &std::path::Path, error: rad3d_io::IoError) -> Self {
+        match error {
+            rad3d_io::IoError::Io { source, .. } => Self::io(path, source),
+            other => Self::io(path, std::io::Error::other(other.to_string())),
+        }
+    }
 }

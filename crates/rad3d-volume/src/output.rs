@@ -184,12 +184,14 @@ impl Preprocessed {
                 format!("{:?}", self.resampled_size),
             ),
         ]);
-        safetensors::serialize_to_file([(TENSOR_NAME, view)], Some(meta), path).map_err(|e| {
+        let bytes = safetensors::serialize([(TENSOR_NAME, view)], Some(meta)).map_err(|e| {
             VolumeError::Safetensors {
                 path: path.into(),
                 reason: e.to_string(),
             }
-        })
+        })?;
+        // Temporary sibling + rename: an interrupted write never leaves a truncated file.
+        rad3d_io::write_atomic(path, &bytes).map_err(|e| VolumeError::write(path, e))
     }
 
     /// Read a file written by [`save_safetensors`](Self::save_safetensors) (tensor `volume`,

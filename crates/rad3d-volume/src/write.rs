@@ -1,7 +1,6 @@
 //! NIfTI-1 writing (`.nii`, or gzip-compressed when the name ends in `.gz`).
 
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::Path;
 
 use flate2::Compression;
@@ -25,22 +24,20 @@ pub enum WriteDtype {
 /// from its affine (codes "aligned" and "scanner"); `.gz` names are compressed.
 pub fn write_nifti(path: impl AsRef<Path>, volume: &Volume, dtype: WriteDtype) -> Result<()> {
     let path = path.as_ref();
-    let io_err = |e| VolumeError::io(path, e);
-    let file = File::create(path).map_err(io_err)?;
     let gz = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
-    let result = if gz {
-        let mut enc = GzEncoder::new(
-            BufWriter::with_capacity(1 << 20, file),
-            Compression::default(),
-        );
-        write_to(&mut enc, volume, dtype).and_then(|_| enc.finish()?.flush())
-    } else {
-        let mut w = BufWriter::with_capacity(1 << 20, file);
-        write_to(&mut w, volume, dtype).and_then(|_| w.flush())
-    };
-    result.map_err(io_err)
+    // Written to a temporary sibling and renamed: an interrupted write never leaves a
+    // truncated file under the requested name.
+    rad3d_io::write_atomic_with(path, |file| {
+        if gz {
+            let mut enc = GzEncoder::new(file, Compression::default());
+            write_to(&mut enc, volume, dtype).and_then(|_| enc.finish()?.flush())
+        } else {
+            write_to(file, volume, dtype).and_then(|_| file.flush())
+        }
+    })
+    .map_err(|e| VolumeError::write(path, e))
 }
 
 /// Serialize `volume` as NIfTI-1 bytes (uncompressed) into `w`.

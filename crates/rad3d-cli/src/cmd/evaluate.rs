@@ -1,24 +1,19 @@
-//! Score generated reports against references with every metric the paper reports.
+//! `rad3d evaluate`: score generated reports against references with every metric the
+//! paper reports, with bootstrap intervals and paired tests.
 //!
-//! ```text
-//! cargo run --release --example evaluate -- --refs REFS.txt --hyps HYPS.txt \
-//!     [--tokenize none|basic] [--bootstrap 5000] [--compare HYPS_B.txt] \
-//!     [--bertscore MODEL_DIR] [--green JUDGE] [--json]
-//! ```
 //! Inputs: one report per line (`.txt`), or `.csv` / `.jsonl` with an id column (`id`,
 //! `*_id`, `study`, `volume…`) and a text column (`report`, `text`, `findings`, …);
 //! id-keyed files are joined on the id. pycocoevalcap metrics (BLEU-1..4, METEOR, ROUGE-L,
 //! CIDEr-D) see the `--tokenize`d text (default `basic`: lower-case, `. , ; : ? ! ( )` split
 //! off); rouge-score (Porter stemmer on, mean F over pairs) and sacreBLEU (13a) see the raw
-//! text, as their Python packages do.
+//! text, as their Python packages do. BERTScore (`--bertscore DIR`) and GREEN (`--green
+//! JUDGE`, with the `green` feature) run on `--device`.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-#[cfg(any(feature = "bertscore", feature = "green"))]
-use anyhow::Context;
-use anyhow::{Result, bail};
-use clap::Parser;
+use anyhow::{Context, Result};
+use burn::tensor::backend::Backend;
 use rad3d_prefix::metrics::coco::DfMode;
 use rad3d_prefix::metrics::meteor::{Meteor, MeteorMode, MeteorResources};
 use rad3d_prefix::metrics::reports::{align_reports, read_reports};
@@ -27,9 +22,12 @@ use rad3d_prefix::metrics::text::Tokenize;
 use rad3d_prefix::metrics::{Corpus, MetricSuite, SuiteConfig};
 use serde_json::{Map, Value, json};
 
-#[derive(Parser, Debug)]
-#[command(about = "Report-generation metrics exact to the reference tools, with bootstrap CIs")]
-struct Args {
+use crate::device::{DeviceChoice, OnBackend, run_on};
+use crate::outcome::{Outcome, usage};
+
+/// Flags of `rad3d evaluate`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct Args {
     /// Reference reports (.txt one per line, .csv or .jsonl with id and text columns).
     #[arg(long)]
     refs: PathBuf,
@@ -55,13 +53,13 @@ struct Args {
     /// pycocoevalcap would on that corpus) or `fixed` (those of the full corpus).
     #[arg(long, default_value = "corpus")]
     cider_df: String,
-    /// METEOR data directory (default: target/assets/meteor).
+    /// METEOR data folder (default: found at run time; see `docs/ct-rate.md`).
     #[arg(long)]
     meteor_dir: Option<PathBuf>,
-    /// BERTScore model directory (HF BERT/RoBERTa: config.json, safetensors, tokenizer.json).
+    /// BERTScore model folder (HF BERT/RoBERTa: config.json, safetensors, tokenizer.json).
     #[arg(long)]
     bertscore: Option<PathBuf>,
-    /// GREEN judge model (directory or GGUF).
+    /// GREEN judge model (folder or GGUF).
     #[arg(long)]
     green: Option<PathBuf>,
     /// Print JSON instead of a table.
@@ -70,30 +68,54 @@ struct Args {
     /// Add wall-clock seconds of each stage to the output.
     #[arg(long)]
     timings: bool,
+    /// Where BERTScore and GREEN run: cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    device: DeviceChoice,
 }
 
-/// The model-based metrics requested on the command line (BERTScore, GREEN), each behind
-/// its feature.
-struct Models {
+/// Runs `rad3d evaluate`.
+pub(crate) fn run(args: Args) -> Result<Outcome> {
+    if cfg!(not(feature = "bertscore")) && args.bertscore.is_some() {
+        return usage(
+            "--bertscore: this rad3d was built without BERTScore; build it with the default \
+             features (`cargo install --path crates/rad3d-cli`)",
+        );
+    }
+    if cfg!(not(feature = "green")) && args.green.is_some() {
+        return usage(
+            "--green: this rad3d was built without GREEN; build it with \
+             `cargo install --path crates/rad3d-cli --features green`",
+        );
+    }
+    crate::cmd::refuse_same_input(&args.refs, &args.hyps, "--hyps")?;
+    if let Some(b) = &args.compare {
+        crate::cmd::refuse_same_input(&args.refs, b, "--compare")?;
+        crate::cmd::refuse_same_input(&args.hyps, b, "--compare")?;
+    }
+    let device = args.device;
+    run_on(device, Evaluate(args))
+}
+
+/// The model-based metrics requested on the command line, each behind its feature.
+struct Models<B: Backend> {
     #[cfg(feature = "bertscore")]
-    bertscore: Option<rad3d_prefix::metrics::bertscore::BertScorer<burn::backend::Flex>>,
+    bertscore: Option<rad3d_prefix::metrics::bertscore::BertScorer<B>>,
     #[cfg(feature = "green")]
-    green: Option<rad3d_prefix::metrics::green::Green<burn::backend::Flex>>,
+    green: Option<rad3d_prefix::metrics::green::Green<B>>,
+    _backend: std::marker::PhantomData<B>,
 }
 
-impl Models {
+impl<B: Backend> Models<B> {
     #[cfg_attr(
         not(any(feature = "bertscore", feature = "green")),
         allow(unused_variables)
     )]
-    fn load(args: &Args) -> Result<Self> {
-        #[cfg(any(feature = "bertscore", feature = "green"))]
-        let device = Default::default();
+    fn load(args: &Args, device: &B::Device) -> Result<Self> {
         Ok(Self {
             #[cfg(feature = "bertscore")]
             bertscore: match &args.bertscore {
                 Some(dir) => Some(
-                    rad3d_prefix::metrics::bertscore::BertScorer::load(dir, None, &device)
+                    rad3d_prefix::metrics::bertscore::BertScorer::load(dir, None, device)
                         .with_context(|| format!("loading BERTScore model {}", dir.display()))?,
                 ),
                 None => None,
@@ -101,11 +123,12 @@ impl Models {
             #[cfg(feature = "green")]
             green: match &args.green {
                 Some(judge) => Some(
-                    rad3d_prefix::metrics::green::Green::new(judge, &device)
+                    rad3d_prefix::metrics::green::Green::new(judge, device)
                         .with_context(|| format!("loading GREEN judge {}", judge.display()))?,
                 ),
                 None => None,
             },
+            _backend: std::marker::PhantomData,
         })
     }
 
@@ -130,26 +153,31 @@ impl Models {
     }
 }
 
-fn main() -> Result<()> {
-    let args = Args::parse();
-    let tokenize: Tokenize = args.tokenize.parse()?;
+/// The evaluation, with its models on the chosen backend.
+struct Evaluate(Args);
+
+impl OnBackend for Evaluate {
+    type Output = Outcome;
+
+    fn run<B: Backend>(self, device: B::Device) -> Result<Outcome> {
+        evaluate::<B>(&self.0, &device)
+    }
+}
+
+fn evaluate<B: Backend>(args: &Args, device: &B::Device) -> Result<Outcome> {
+    let tokenize: Tokenize = args
+        .tokenize
+        .parse()
+        .map_err(|e| crate::outcome::UsageError(format!("--tokenize: {e}")))?;
     let df = match args.cider_df.as_str() {
         "corpus" => DfMode::Corpus,
         "fixed" => DfMode::Fixed,
-        other => bail!("--cider-df must be `corpus` or `fixed`, got {other:?}"),
+        other => {
+            return usage(format!(
+                "--cider-df must be `corpus` or `fixed`, got {other:?}"
+            ));
+        }
     };
-    #[cfg(not(feature = "bertscore"))]
-    if args.bertscore.is_some() {
-        bail!(
-            "--bertscore needs the `bertscore` feature: cargo run --release --features bertscore --example evaluate"
-        );
-    }
-    #[cfg(not(feature = "green"))]
-    if args.green.is_some() {
-        bail!(
-            "--green needs the `green` feature: cargo run --release --features green --example evaluate"
-        );
-    }
 
     let refs = read_reports(&args.refs)?;
     let hyps = align_reports(&refs, read_reports(&args.hyps)?, &args.hyps)?;
@@ -185,7 +213,7 @@ fn main() -> Result<()> {
         "score_all_metrics".into(),
         json!(clock.elapsed().as_secs_f64()),
     );
-    let models = Models::load(&args)?;
+    let models = Models::<B>::load(args, device)?;
     let clock = Instant::now();
     models.score(&corpus, &mut a)?;
     if !a.model_metrics.is_empty() {
@@ -212,11 +240,12 @@ fn main() -> Result<()> {
         seconds.insert("bootstrap".into(), json!(clock.elapsed().as_secs_f64()));
         let mut ci = Map::new();
         for r in &res {
-            let interval = r.ci.expect("bootstrapped");
-            ci.insert(
-                r.name.clone(),
-                json!({"lower": interval.lower, "upper": interval.upper}),
-            );
+            if let Some(interval) = r.ci {
+                ci.insert(
+                    r.name.clone(),
+                    json!({"lower": interval.lower, "upper": interval.upper}),
+                );
+            }
         }
         out.insert("ci".into(), Value::Object(ci));
         out.insert(
@@ -275,7 +304,7 @@ fn main() -> Result<()> {
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&Value::Object(out))?);
-        return Ok(());
+        return Ok(Outcome::Done);
     }
     println!(
         "{} report pairs; pycocoevalcap metrics on `{}`-tokenized text",
@@ -298,11 +327,10 @@ fn main() -> Result<()> {
     println!("{header}");
     for (k, (name, v)) in a.scores().iter().enumerate() {
         let mut line = format!("{name:<10} {v:>9.4}");
-        if let Some(c) = &cis {
+        if let Some(interval) = cis.as_ref().and_then(|c| c[k].ci) {
             line.push_str(&format!(
                 "  [{:>9.4}, {:>9.4}]",
-                c[k].ci.expect("bootstrapped").lower,
-                c[k].ci.expect("bootstrapped").upper
+                interval.lower, interval.upper
             ));
         }
         if let Some((perm, boot)) = &comparison {
@@ -320,5 +348,5 @@ fn main() -> Result<()> {
     if args.timings {
         println!("seconds: {}", Value::Object(seconds));
     }
-    Ok(())
+    Ok(Outcome::Done)
 }

@@ -1,0 +1,483 @@
+//! `rad3d train`: a RAD3D-Prefix variant (or a baseline) on cached CT embeddings.
+//!
+//! Reports and labels follow CT-RATE (`VolumeName`, `Findings_EN`, label columns; the
+//! official split is in the names: `train_…`/`valid_…`). Validation data is required
+//! (`--valid-reports`, or validation rows in `--reports`) because the best checkpoint and
+//! the validation reports come from it; `--no-validation` trains without. The run folder
+//! gets `args.json` (every path absolute), `metrics.jsonl`, `loss.svg`,
+//! `checkpoints/{last,best}` and `reports_valid.{csv,jsonl}`. `--resume RUN_DIR` continues
+//! a run from its folder, wherever the folder now is and whatever the working directory.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use burn::backend::Autodiff;
+use burn::module::AutodiffModule;
+use burn::tensor::backend::Backend;
+use rad3d_prefix::ctvit::cache::EmbeddingCache;
+use rad3d_prefix::llm::CausalLm;
+use rad3d_prefix::model::{PrefixModel, PromptIds, ReportTokenizer, load_llm};
+use rad3d_prefix::projector::{
+    PrefixInput, PrefixLayout, R2GEN_PROMPT_AFTER, R2GEN_PROMPT_BEFORE, Variant,
+};
+use rad3d_prefix::train::{
+    Embedding, EmbeddingLookup, EpochMetrics, Manifest, PAPER_DEPTHS, PAPER_PREFIX_LENS,
+    SkipCounts, Split, StepMetrics, TrainConfig, TrainObserver, encode_examples, generate_reports,
+    normalize_volume_name, read_csv_header, sweep, train, write_reports_csv, write_reports_jsonl,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::device::{DeviceChoice, OnBackend, run_on};
+use crate::outcome::{Outcome, usage};
+use crate::progress::Progress;
+
+/// The run description stored in `args.json`.
+const ARGS_FILE: &str = "args.json";
+
+/// Flags of `rad3d train` (also the contents of the run's `args.json`).
+#[derive(clap::Args, Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Args {
+    /// v1, v2, v3, linear, r2gengpt or finetuned.
+    #[arg(long, default_value = "v3")]
+    variant: String,
+    /// Embedding cache folder (CT-CLIP latents, plus logits for v3/linear).
+    #[arg(long)]
+    cache: Option<PathBuf>,
+    /// A second cache holding the validation split's embeddings, when they were written
+    /// to their own folder.
+    #[arg(long)]
+    #[serde(default)]
+    valid_cache: Option<PathBuf>,
+    /// Reports CSV (`VolumeName`, `Findings_EN`).
+    #[arg(long)]
+    reports: Option<PathBuf>,
+    /// Labels CSV (`VolumeName` + label columns).
+    #[arg(long)]
+    labels: Option<PathBuf>,
+    /// Validation reports CSV, if separate (CT-RATE's `validation_reports.csv`).
+    #[arg(long)]
+    valid_reports: Option<PathBuf>,
+    /// Validation labels CSV, if separate.
+    #[arg(long)]
+    valid_labels: Option<PathBuf>,
+    /// Train without validation data: no best checkpoint, no validation reports.
+    #[arg(long)]
+    #[serde(default)]
+    no_validation: bool,
+    /// HF model folder or GGUF file.
+    #[arg(long)]
+    llm: Option<PathBuf>,
+    /// Run folder.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Resume the run in this folder (all other options come from its args.json).
+    #[arg(long)]
+    #[serde(skip)]
+    resume: Option<PathBuf>,
+    /// Epochs.
+    #[arg(long, default_value_t = 10)]
+    epochs: usize,
+    /// Peak learning rate (AdamW).
+    #[arg(long, default_value_t = 2e-5)]
+    lr: f64,
+    /// Studies per batch.
+    #[arg(long, default_value_t = 8)]
+    batch: usize,
+    /// Prefix tokens the projector writes.
+    #[arg(long, default_value_t = 10)]
+    prefix_len: usize,
+    /// Transformer layers of the projector.
+    #[arg(long, default_value_t = 8)]
+    layers: usize,
+    /// Report tokens kept per study (EOS included).
+    #[arg(long, default_value_t = 300)]
+    max_tokens: usize,
+    /// Batches per optimizer step.
+    #[arg(long, default_value_t = 1)]
+    grad_accum: usize,
+    /// Linear warm-up steps.
+    #[arg(long, default_value_t = 0)]
+    warmup: usize,
+    /// Decay the learning rate linearly to zero after warm-up.
+    #[arg(long)]
+    linear_decay: bool,
+    /// Clip the global gradient norm.
+    #[arg(long)]
+    clip: Option<f32>,
+    /// Seed of the weights and the data order.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Checkpoint every N optimizer steps (epoch ends always checkpoint).
+    #[arg(long)]
+    checkpoint_every: Option<usize>,
+    /// New tokens when generating the validation reports (0: skip generation).
+    #[arg(long, default_value_t = 300)]
+    generate_tokens: usize,
+    /// Print the paper's prefix-length × depth grid with trainable-parameter counts.
+    #[arg(long)]
+    sweep: bool,
+    /// LLM width for --sweep without --llm.
+    #[arg(long)]
+    d_model: Option<usize>,
+    /// Where training runs: cpu, cuda or cuda:N (not stored: a run may resume elsewhere).
+    #[arg(long, default_value = "cpu")]
+    #[serde(skip)]
+    device: DeviceChoice,
+}
+
+/// Runs `rad3d train`.
+pub(crate) fn run(cli: Args) -> Result<Outcome> {
+    // Training reallocates the same large buffers every step: keep them in the process.
+    rad3d_prefix::train::keep_freed_memory();
+    let device = cli.device;
+    let args = match &cli.resume {
+        Some(dir) => resumed_args(dir)?,
+        None => cli,
+    };
+    run_on(device, Train(args))
+}
+
+/// The arguments of the run in `dir`, with its output folder set to `dir` itself (the
+/// folder may have moved since the run started).
+fn resumed_args(dir: &Path) -> Result<Args> {
+    let file = dir.join(ARGS_FILE);
+    let text = std::fs::read_to_string(&file).with_context(|| {
+        format!(
+            "--resume {}: not a run folder (no readable {ARGS_FILE})",
+            dir.display()
+        )
+    })?;
+    let mut args: Args = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a valid run description", file.display()))?;
+    args.out = Some(crate::cmd::absolute(dir)?);
+    args.resume = Some(crate::cmd::absolute(dir)?);
+    Ok(args)
+}
+
+impl Args {
+    /// Every path made absolute, so `args.json` resolves from any working directory.
+    fn absolute(mut self) -> Result<Self> {
+        for path in [
+            &mut self.cache,
+            &mut self.valid_cache,
+            &mut self.reports,
+            &mut self.labels,
+            &mut self.valid_reports,
+            &mut self.valid_labels,
+            &mut self.llm,
+            &mut self.out,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *path = crate::cmd::absolute(path)?;
+        }
+        Ok(self)
+    }
+}
+
+/// Epoch lines and a step bar.
+struct Observer(Progress);
+
+impl TrainObserver for Observer {
+    fn on_start(&mut self, total: usize, step: usize) {
+        self.0.set_length(total as u64);
+        self.0.set_position(step as u64);
+    }
+
+    fn on_step(&mut self, m: &StepMetrics) {
+        self.0.set_message(format!(
+            "epoch {} loss {:.4} lr {:.2e} {:.0} tok/s",
+            m.epoch + 1,
+            m.loss,
+            m.lr,
+            m.tokens as f64 / m.seconds.max(1e-9)
+        ));
+        self.0.set_position(m.step as u64);
+    }
+
+    fn on_epoch(&mut self, m: &EpochMetrics) {
+        self.0.println(format!(
+            "epoch {}: train {:.4}, valid {}{}",
+            m.epoch + 1,
+            m.train_loss,
+            m.val_loss.map_or("-".into(), |v| format!("{v:.4}")),
+            if m.best { " (best)" } else { "" }
+        ));
+    }
+}
+
+/// The caches looked up by normalised volume name, in order; a name also matches a cached
+/// path whose last component is that volume (a folder input cached
+/// `train_1/train_1_a/x.nii.gz`) when exactly one does.
+struct Cache {
+    caches: Vec<(EmbeddingCache, HashMap<String, Option<String>>)>,
+}
+
+impl Cache {
+    fn new(caches: Vec<EmbeddingCache>) -> Self {
+        let caches = caches
+            .into_iter()
+            .map(|cache| {
+                let mut by_volume: HashMap<String, Option<String>> = HashMap::new();
+                for name in cache.names() {
+                    let file = name.rsplit('/').next().unwrap_or(name);
+                    by_volume
+                        .entry(normalize_volume_name(file))
+                        .and_modify(|e| *e = None)
+                        .or_insert_with(|| Some(name.clone()));
+                }
+                (cache, by_volume)
+            })
+            .collect();
+        Self { caches }
+    }
+}
+
+impl EmbeddingLookup for Cache {
+    fn lookup(&self, name: &str) -> Option<Embedding> {
+        let found = self.caches.iter().find_map(|(cache, by_volume)| {
+            [
+                name.to_string(),
+                format!("{name}.nii.gz"),
+                format!("{name}.nii"),
+            ]
+            .into_iter()
+            .find_map(|n| cache.get(&n))
+            .or_else(|| {
+                let key = by_volume.get(&normalize_volume_name(name))?.as_ref()?;
+                cache.get(key)
+            })
+        })?;
+        Some(Embedding {
+            latent: found.latent.to_vec(),
+            logits: found.logits.map(|l| l.to_vec()),
+        })
+    }
+}
+
+/// The label columns of a labels CSV: every column but `VolumeName`.
+fn label_columns(path: &Path) -> Result<Vec<String>> {
+    Ok(read_csv_header(path)?
+        .into_iter()
+        .filter(|h| h != "VolumeName" && !h.is_empty())
+        .collect())
+}
+
+/// `--sweep`: the prefix-length × depth grid with trainable-parameter counts.
+fn sweep_only<B: Backend>(args: &Args, variant: Variant, device: &B::Device) -> Result<Outcome> {
+    let d_model = match (&args.llm, args.d_model) {
+        (_, Some(d)) => d,
+        (Some(p), None) => load_llm::<B>(p, device)?.0.hidden_size(),
+        (None, None) => return usage("--sweep needs --d-model or --llm"),
+    };
+    println!("variant {variant}, D = {d_model}, input 512 + 18 logits where the variant uses them");
+    println!("{:>10} {:>7} {:>16}", "prefix_len", "layers", "trainable");
+    for p in sweep(variant, 512, 18, d_model, &PAPER_PREFIX_LENS, &PAPER_DEPTHS) {
+        println!(
+            "{:>10} {:>7} {:>16}",
+            p.prefix_len, p.num_layers, p.trainable_params
+        );
+    }
+    Ok(Outcome::Done)
+}
+
+/// The training run, on the chosen backend.
+struct Train(Args);
+
+impl OnBackend for Train {
+    type Output = Outcome;
+
+    fn run<B: Backend>(self, device: B::Device) -> Result<Outcome> {
+        train_on::<B>(self.0, device)
+    }
+}
+
+/// Trains on `Autodiff<B>`; validation reports are decoded on `B` itself.
+fn train_on<B: Backend>(args: Args, device: B::Device) -> Result<Outcome> {
+    let variant: Variant = args
+        .variant
+        .parse()
+        .map_err(|e| crate::outcome::UsageError(format!("--variant: {e}")))?;
+    if args.sweep {
+        return sweep_only::<B>(&args, variant, &device);
+    }
+    let resume = args.resume.is_some();
+    let args = args.absolute()?;
+    let need = |o: &Option<PathBuf>, flag: &str| match o {
+        Some(p) => Ok(p.clone()),
+        None => usage(format!("{flag} is required")),
+    };
+    let (cache_dir, reports, llm_path, out) = (
+        need(&args.cache, "--cache")?,
+        need(&args.reports, "--reports")?,
+        need(&args.llm, "--llm")?,
+        need(&args.out, "--out")?,
+    );
+    if args.batch == 0 || args.epochs == 0 || args.grad_accum == 0 {
+        return usage("--batch, --epochs and --grad-accum must be at least 1");
+    }
+    let cache = EmbeddingCache::open(&cache_dir)?;
+    let valid_cache = match &args.valid_cache {
+        Some(dir) => {
+            let valid = EmbeddingCache::open(dir)?;
+            if (valid.dim_latent(), valid.n_logits(), valid.labels())
+                != (cache.dim_latent(), cache.n_logits(), cache.labels())
+            {
+                anyhow::bail!(
+                    "{}: {}-d latents with {} logits {:?}, but {} holds {}-d latents with {} \
+                     logits {:?}; both caches must come from the same encoder and head",
+                    dir.display(),
+                    valid.dim_latent(),
+                    valid.n_logits(),
+                    valid.labels(),
+                    cache_dir.display(),
+                    cache.dim_latent(),
+                    cache.n_logits(),
+                    cache.labels()
+                );
+            }
+            Some(valid)
+        }
+        None => None,
+    };
+    let label_names = match (&args.labels, cache.labels()) {
+        (Some(p), _) => label_columns(p)?,
+        (None, Some(l)) => l.to_vec(),
+        (None, None) => Vec::new(),
+    };
+    let mut manifest =
+        Manifest::ct_rate(&reports, args.labels.as_deref(), &label_names, Split::Train)?;
+    if let Some(vr) = &args.valid_reports {
+        let v = Manifest::ct_rate(vr, args.valid_labels.as_deref(), &label_names, Split::Valid)?;
+        // CT-RATE names carry their split: a training study in the validation file is a
+        // mix-up of files, not something to train on silently.
+        if let Some(e) = v.examples.iter().find(|e| e.split != Split::Valid) {
+            anyhow::bail!(
+                "{}: VolumeName {:?} belongs to the training split; --valid-reports must list \
+                 validation studies only",
+                vr.display(),
+                e.name
+            );
+        }
+        manifest.examples.extend(v.examples);
+    }
+    let has_valid = manifest.examples.iter().any(|e| e.split == Split::Valid);
+    if !has_valid && !args.no_validation {
+        return usage(format!(
+            "{}: no validation studies (names starting valid_); pass CT-RATE's validation \
+             reports with --valid-reports (and --valid-labels), or --no-validation to train \
+             without a best checkpoint and validation reports",
+            reports.display()
+        ));
+    }
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    if !resume {
+        let json = serde_json::to_string_pretty(&args)?;
+        rad3d_prefix::io::write_atomic(&out.join(ARGS_FILE), json.as_bytes())?;
+    }
+    let (llm, tok) = load_llm::<Autodiff<B>>(&llm_path, &device)?;
+    let d_model = llm.hidden_size();
+    let cache = Cache::new(std::iter::once(cache).chain(valid_cache).collect());
+    let mut skipped = manifest.skipped.clone();
+    let enc = |split, skipped: &mut SkipCounts| {
+        encode_examples(
+            &manifest.split(split),
+            &cache,
+            variant,
+            &tok,
+            args.max_tokens,
+            skipped,
+        )
+    };
+    let train_set = enc(Split::Train, &mut skipped)?;
+    let valid_set = enc(Split::Valid, &mut skipped)?;
+    tracing::info!(
+        "{} train / {} valid studies; skipped {:?}",
+        train_set.len(),
+        valid_set.len(),
+        skipped
+    );
+    let Some(first) = train_set.first() else {
+        anyhow::bail!(
+            "{}: no training study has both a report and a cached embedding in {}",
+            reports.display(),
+            cache_dir.display()
+        );
+    };
+    let d_latent = first.input.len()
+        - if variant.input() == PrefixInput::LatentAndLogits {
+            label_names.len()
+        } else {
+            0
+        };
+    let projector = variant.projector_config(
+        d_latent,
+        label_names.len(),
+        d_model,
+        args.prefix_len,
+        args.layers,
+    );
+    let prompt = if variant.layout() == PrefixLayout::R2GenPrompt {
+        let mut before: Vec<u32> = tok.bos_id().into_iter().collect();
+        before.extend(tok.encode(R2GEN_PROMPT_BEFORE)?);
+        PromptIds {
+            before,
+            after: tok.encode(R2GEN_PROMPT_AFTER)?,
+        }
+    } else {
+        PromptIds::default()
+    };
+    tracing::info!(
+        "variant {variant}: projector {} trainable parameters",
+        projector.num_params()
+    );
+    let model = PrefixModel::new(variant, &projector, llm, prompt, &device)?;
+    let config = TrainConfig {
+        epochs: args.epochs,
+        batch_size: args.batch,
+        lr: args.lr,
+        warmup_steps: args.warmup,
+        linear_decay: args.linear_decay,
+        grad_accum: args.grad_accum,
+        grad_clip: args.clip,
+        seed: args.seed,
+        checkpoint_every: args.checkpoint_every,
+        resume,
+        pad_id: tok.eos_id(),
+        ..TrainConfig::default()
+    };
+    let progress = Progress::new("steps", 0);
+    let mut observer = Observer(progress);
+    let outcome = train(
+        model,
+        &train_set,
+        &valid_set,
+        &config,
+        &out,
+        &mut observer,
+        &device,
+    )?;
+    observer.0.finish();
+    tracing::info!(
+        "done: {} steps, best validation loss {:?}",
+        outcome.state.step,
+        outcome.state.best_val_loss
+    );
+    if args.generate_tokens > 0 && !valid_set.is_empty() {
+        let model = outcome.model.valid();
+        let reports = generate_reports(
+            &model,
+            &valid_set,
+            &tok,
+            args.generate_tokens,
+            args.batch,
+            &device,
+        )?;
+        write_reports_csv(&out.join("reports_valid.csv"), &reports)?;
+        write_reports_jsonl(&out.join("reports_valid.jsonl"), &reports)?;
+        tracing::info!("wrote {} validation reports", reports.len());
+    }
+    Ok(Outcome::Done)
+}

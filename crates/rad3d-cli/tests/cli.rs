@@ -1,0 +1,225 @@
+//! The `rad3d` binary as a user runs it: subcommands, exit codes, and the traps of the
+//! first command-line tools (misnamed outputs, a file scored against itself, volumes keyed
+//! by file name, failures that exited 0, a CUDA request on a CPU build).
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Runs `rad3d` with `args` in `cwd`.
+fn rad3d_in(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rad3d"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("rad3d runs")
+}
+
+fn rad3d(args: &[&str]) -> Output {
+    rad3d_in(Path::new("."), args)
+}
+
+/// Writes a small phantom CT to `path` with `rad3d preprocess --phantom`.
+fn phantom(path: &Path, extra: &[&str]) {
+    let mut args = vec!["preprocess", "--phantom", path.to_str().unwrap(), "--small"];
+    args.extend_from_slice(extra);
+    let out = rad3d(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(path.exists());
+}
+
+/// `rad3d embed INPUT` in `cwd` with the tiny random-weight encoder into `cache/`.
+fn embed_tiny(cwd: &Path, input: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "embed",
+        input,
+        "--random-weights",
+        "--config",
+        "tiny",
+        "--out",
+        "cache",
+    ];
+    args.extend_from_slice(extra);
+    rad3d_in(cwd, &args)
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn help_lists_every_subcommand_and_version_prints() {
+    let out = rad3d(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let help = stdout(&out);
+    for sub in [
+        "preprocess",
+        "embed",
+        "train",
+        "generate",
+        "evaluate",
+        "quickstart",
+    ] {
+        assert!(help.contains(sub), "{sub} missing from --help:\n{help}");
+    }
+    let out = rad3d(&["--version"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        stdout(&out).trim(),
+        format!("rad3d {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = rad3d(&["preprocess", "--no-such-flag"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = rad3d(&["frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = rad3d(&["generate", "--llm", "x", "--prompt", "a", "--device", "tpu"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("expected cpu, cuda or cuda:N"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn a_cuda_request_on_a_cpu_build_says_how_to_get_cuda() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = embed_tiny(dir.path(), ".", &["--device", "cuda:1"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("cuda:1") && err.contains("--features cuda"),
+        "{err}"
+    );
+    assert!(!dir.path().join("cache").exists(), "nothing may be written");
+}
+
+#[test]
+fn preprocess_refuses_a_misnamed_output_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let ct = dir.path().join("ct.nii.gz");
+    phantom(&ct, &["--seed", "3", "--finding", "left pleural effusion"]);
+
+    // `--out x.nii.gz` once wrote safetensors under a NIfTI name.
+    let wrong = dir.path().join("x.nii.gz");
+    let out = rad3d(&[
+        "preprocess",
+        ct.to_str().unwrap(),
+        "--out",
+        wrong.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("safetensors"), "{}", stderr(&out));
+    assert!(!wrong.exists());
+
+    let out = rad3d(&["preprocess", ct.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let stats: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(stats["shape"], serde_json::json!([1, 240, 480, 480]));
+    let (min, max) = (
+        stats["min"].as_f64().unwrap(),
+        stats["max"].as_f64().unwrap(),
+    );
+    assert!((-1.0..=1.0).contains(&min) && (-1.0..=1.0).contains(&max) && min < max);
+
+    // A missing input names the file, exit 1.
+    let missing = dir.path().join("absent.nii.gz");
+    let out = rad3d(&["preprocess", missing.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("absent.nii.gz"), "{}", stderr(&out));
+}
+
+#[test]
+fn evaluate_refuses_to_score_a_file_against_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let refs = dir.path().join("refs.txt");
+    std::fs::write(&refs, "no effusion .\n").unwrap();
+    let out = rad3d(&[
+        "evaluate",
+        "--refs",
+        refs.to_str().unwrap(),
+        "--hyps",
+        refs.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("against itself"), "{}", stderr(&out));
+}
+
+#[test]
+fn embed_keys_folders_by_relative_path_and_exits_3_on_failed_volumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    for (patient, seed) in [("p1", "1"), ("p2", "2")] {
+        std::fs::create_dir_all(data.join(patient)).unwrap();
+        phantom(&data.join(patient).join("ct.nii.gz"), &["--seed", seed]);
+    }
+    std::fs::write(data.join("broken.nii.gz"), b"not a volume").unwrap();
+    let out = embed_tiny(dir.path(), "data", &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("1 item(s) failed") && err.contains("errors.tsv"),
+        "{err}"
+    );
+    let errors = std::fs::read_to_string(dir.path().join("cache/errors.tsv")).unwrap();
+    assert!(errors.starts_with("broken.nii.gz\t"), "{errors}");
+    let cache = rad3d_prefix::ctvit::cache::EmbeddingCache::open(dir.path().join("cache")).unwrap();
+    assert_eq!(cache.names(), ["p1/ct.nii.gz", "p2/ct.nii.gz"]);
+    let (a, b) = (
+        cache.get("p1/ct.nii.gz").unwrap(),
+        cache.get("p2/ct.nii.gz").unwrap(),
+    );
+    assert_ne!(a.latent, b.latent, "two patients, two latents");
+}
+
+#[test]
+fn train_refuses_missing_validation_data_and_mixed_splits_before_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    phantom(&dir.path().join("data/train_1_a_1.nii.gz"), &[]);
+    let out = embed_tiny(dir.path(), "data", &["-q"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    std::fs::write(
+        dir.path().join("train_reports.csv"),
+        "VolumeName,Findings_EN\ntrain_1_a_1.nii.gz,No effusion.\n",
+    )
+    .unwrap();
+    let train = |extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--cache",
+            "cache",
+            "--reports",
+            "train_reports.csv",
+            "--llm",
+            "missing-llm",
+            "--out",
+            "run",
+        ];
+        args.extend_from_slice(extra);
+        rad3d_in(dir.path(), &args)
+    };
+    // Without validation data there would be no best checkpoint and no reports (once exit 0).
+    let out = train(&[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--valid-reports"), "{}", stderr(&out));
+    assert!(!dir.path().join("run").exists());
+    // A training study in the validation file is a mix-up of files.
+    let out = train(&["--valid-reports", "train_reports.csv"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("train_reports.csv") && err.contains("train_1_a_1"),
+        "{err}"
+    );
+    assert!(!dir.path().join("run").exists());
+}
