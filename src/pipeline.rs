@@ -72,6 +72,20 @@ pub struct Pipeline<B: Backend> {
     device: B::Device,
 }
 
+/// Loads encoder weights: a Burn record (`.mpk`) of `config`'s encoder, or a CT-CLIP
+/// checkpoint (`.pt`, `.safetensors`) under its original key names.
+pub fn load_encoder<B: Backend>(
+    path: &Path,
+    config: &CtVitConfig,
+    device: &B::Device,
+) -> Result<CtVit<B>> {
+    Ok(if path.extension().is_some_and(|e| e == "mpk") {
+        load_record(config.init::<B>(device), path, device)?
+    } else {
+        load_ctclip_checkpoint::<B>(path, config, device)?
+    })
+}
+
 fn resolve(dir: &Path, p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
@@ -141,12 +155,11 @@ impl<B: Backend> Pipeline<B> {
             serde_json::from_str(&text).map_err(|e| config_err(&file, e.to_string()))?;
         config.preprocess.clone().validate()?;
 
-        let enc_path = resolve(dir, &config.encoder_weights);
-        let encoder = if enc_path.extension().is_some_and(|e| e == "mpk") {
-            load_record(config.encoder.init::<B>(device), &enc_path, device)?
-        } else {
-            load_ctclip_checkpoint::<B>(&enc_path, &config.encoder, device)?
-        };
+        let encoder = load_encoder(
+            &resolve(dir, &config.encoder_weights),
+            &config.encoder,
+            device,
+        )?;
         let (classifier, labels) =
             load_head::<B>(resolve(dir, &config.classifier_weights), device)?;
         let labels = labels.ok_or_else(|| {
@@ -158,13 +171,8 @@ impl<B: Backend> Pipeline<B> {
 
         let (llm, tokenizer) = config.llm.load::<B>(dir, device)?;
         let variant = config.variant;
-        let mut model = PrefixModel::new(
-            variant,
-            &config.projector,
-            llm,
-            PromptIds::default(),
-            device,
-        )?;
+        let prompt = PromptIds::for_variant(variant, tokenizer.as_ref())?;
+        let mut model = PrefixModel::new(variant, &config.projector, llm, prompt, device)?;
         model.projector = load_record(
             model.projector,
             &resolve(dir, &config.projector_weights),

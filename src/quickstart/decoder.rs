@@ -1,12 +1,13 @@
 //! Stage 3b of the quickstart when no pretrained LLM is given: a small GPT-2-style LM
 //! pre-trained (same loop as the variants) to write a report from a note naming the
-//! findings, then returned to be frozen.
+//! findings, then returned to be frozen. It is also saved as `lm/llm.json` (an
+//! [`LlmSpec`] beside its Burn record) so that `rad3d train --llm …/lm/llm.json` can use it.
 
 use std::collections::HashMap;
 
 use burn::tensor::backend::AutodiffBackend;
 use rad3d_llm::{Gpt2Config, Llm, ModelConfig};
-use rad3d_model::{ReportTokenizer, WordTokenizer};
+use rad3d_model::{LlmSpec, ReportTokenizer, WordTokenizer, save_record};
 use rad3d_projector::Variant;
 use rad3d_train::synthetic::{FindingTemplate, findings_note, note_len};
 use rad3d_train::{
@@ -55,7 +56,8 @@ pub(super) fn pretrain_decoder<B: AutodiffBackend>(
         .with_max_position_embeddings(256)
         .with_bos_token_id(Some(eos))
         .with_eos_token_ids(vec![eos]);
-    let llm = ModelConfig::from(lm_config).init::<B>(config.seed, device)?;
+    let model_config = ModelConfig::from(lm_config);
+    let llm = model_config.init::<B>(config.seed, device)?;
     let note_of: std::collections::HashMap<&str, &str> = studies
         .iter()
         .zip(&notes)
@@ -112,5 +114,32 @@ pub(super) fn pretrain_decoder<B: AutodiffBackend>(
         lm_train.len(),
         outcome.state.val_losses.last().copied().unwrap_or(f64::NAN)
     ));
-    Ok((outcome.model.into_inner(), tok))
+    let llm = outcome.model.into_inner();
+    save_lm(&config.out_dir.join(LM_DIR), &llm, model_config, &tok)?;
+    Ok((llm, tok))
+}
+
+/// Folder of the saved LM inside the quickstart's output folder.
+pub const LM_DIR: &str = "lm";
+
+/// Writes `dir/llm.mpk` and `dir/llm.json` (an [`LlmSpec::Record`] naming it).
+fn save_lm<B: burn::tensor::backend::Backend>(
+    dir: &std::path::Path,
+    llm: &Llm<B>,
+    config: ModelConfig,
+    tok: &WordTokenizer,
+) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|source| crate::Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    save_record(llm, &dir.join("llm.mpk"))?;
+    let spec = LlmSpec::Record {
+        config,
+        weights: "llm.mpk".into(),
+        words: tok.words().to_vec(),
+    };
+    let json = serde_json::to_string_pretty(&spec).expect("plain data");
+    rad3d_io::write_atomic(&dir.join("llm.json"), json.as_bytes())?;
+    Ok(())
 }

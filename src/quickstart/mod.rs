@@ -34,6 +34,7 @@ mod scoring;
 use classifier::{ClassifierStage, classifier_stage};
 use cohort::{FINDINGS, Study, cohort, encode_cohort, io, templates};
 pub use cohort::{quickstart_encoder, quickstart_preprocess};
+pub use decoder::LM_DIR;
 use decoder::pretrain_decoder;
 use scoring::{SystemScores, score_reports, trainable_params};
 

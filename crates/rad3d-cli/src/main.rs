@@ -35,8 +35,15 @@ enum Command {
     Preprocess(cmd::preprocess::Args),
     /// Encode CT volumes with CT-CLIP into an embedding cache.
     Embed(cmd::embed::Args),
+    /// Train or evaluate the multi-label anomaly classifier on cached latents.
+    #[command(subcommand)]
+    Classifier(cmd::classifier::Command),
     /// Train a RAD3D-Prefix variant (or a baseline) on cached embeddings.
     Train(cmd::train::Args),
+    /// Turn a training run into a pipeline folder for `report`.
+    Export(cmd::export::Args),
+    /// Write findings reports (and every label's probability) for new scans.
+    Report(cmd::report::Args),
     /// Continue a prompt with a GPT-2 / LLaMA-family model.
     Generate(cmd::generate::Args),
     /// Score generated reports with every metric of the paper, with bootstrap intervals.
@@ -52,7 +59,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Preprocess(args) => cmd::preprocess::run(args),
         Command::Embed(args) => cmd::embed::run(args),
+        Command::Classifier(command) => cmd::classifier::run(command),
         Command::Train(args) => cmd::train::run(args),
+        Command::Export(args) => cmd::export::run(args),
+        Command::Report(args) => cmd::report::run(args),
         Command::Generate(args) => cmd::generate::run(args),
         Command::Evaluate(args) => cmd::evaluate::run(args),
         Command::Quickstart(args) => cmd::quickstart::run(args),

@@ -108,6 +108,47 @@ fn record_llm<B: Backend>(
 }
 
 impl LlmSpec {
+    /// The spec a command-line `--llm PATH` names: a `.json` file holding an `LlmSpec`
+    /// (its relative paths resolved against the file's folder, as the quickstart's small
+    /// LM is saved), or else a HF folder or `.gguf` file.
+    ///
+    /// # Errors
+    /// [`ModelError::Weights`] when the JSON file cannot be read or parsed.
+    pub fn open(path: &Path) -> Result<Self> {
+        if !path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        {
+            return Ok(Self::Pretrained {
+                path: path.to_path_buf(),
+                weights: None,
+            });
+        }
+        let err = |reason: String| ModelError::Weights {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        let spec: Self =
+            serde_json::from_str(&text).map_err(|e| err(format!("not an LLM description: {e}")))?;
+        let dir = path.parent().unwrap_or(Path::new(""));
+        Ok(match spec {
+            Self::Pretrained { path, weights } => Self::Pretrained {
+                path: resolve(dir, &path),
+                weights: weights.map(|w| resolve(dir, &w)),
+            },
+            Self::Record {
+                config,
+                weights,
+                words,
+            } => Self::Record {
+                config,
+                weights: resolve(dir, &weights),
+                words,
+            },
+        })
+    }
+
     /// Loads the LLM and its tokenizer, resolving relative paths against `dir`, and
     /// checks that every token id the tokenizer can produce has an embedding.
     pub fn load<B: Backend>(

@@ -5,10 +5,14 @@ use burn::module::Module;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
 use rad3d_llm::{CausalLm, GenerationConfig};
-use rad3d_projector::{PrefixLayout, Projector, ProjectorConfig, Variant, wrap_in_prompt};
+use rad3d_projector::{
+    PrefixLayout, Projector, ProjectorConfig, R2GEN_PROMPT_AFTER, R2GEN_PROMPT_BEFORE, Variant,
+    wrap_in_prompt,
+};
 
 use crate::error::{ModelError, Result};
 use crate::materialize::materialize;
+use crate::tokenizer::ReportTokenizer;
 
 /// Token ids of R2GenGPT's prompt halves (BOS, if any, at the front of `before`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -17,6 +21,27 @@ pub struct PromptIds {
     pub before: Vec<u32>,
     /// Ids after the visual tokens.
     pub after: Vec<u32>,
+}
+
+impl PromptIds {
+    /// The prompt `variant` decodes with: R2GenGPT's instruction halves
+    /// ([`R2GEN_PROMPT_BEFORE`] after BOS, [`R2GEN_PROMPT_AFTER`]) tokenised by
+    /// `tokenizer` for the R2GenGPT layout, none for the others. Training and every
+    /// loaded pipeline build it here, so both see the same ids.
+    ///
+    /// # Errors
+    /// [`ModelError::Tokenizer`] when the prompt cannot be tokenised.
+    pub fn for_variant(variant: Variant, tokenizer: &dyn ReportTokenizer) -> Result<Self> {
+        if variant.layout() != PrefixLayout::R2GenPrompt {
+            return Ok(Self::default());
+        }
+        let mut before: Vec<u32> = tokenizer.bos_id().into_iter().collect();
+        before.extend(tokenizer.encode(R2GEN_PROMPT_BEFORE)?);
+        Ok(Self {
+            before,
+            after: tokenizer.encode(R2GEN_PROMPT_AFTER)?,
+        })
+    }
 }
 
 /// Projector + LLM: the prefix-conditioned report generator of every variant.

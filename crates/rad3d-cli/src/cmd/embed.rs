@@ -20,7 +20,9 @@ use rad3d_prefix::ctvit::cache::{ERRORS_FILE, EmbeddingCacheWriter};
 use rad3d_prefix::ctvit::embed::{
     EmbedEvent, embed_volumes, jobs_from_csv, jobs_from_dir, parse_shard, shard_jobs,
 };
-use rad3d_prefix::ctvit::{CtVit, CtVitConfig, load_ctclip_checkpoint};
+use rad3d_prefix::ctvit::{CtVit, CtVitConfig};
+use rad3d_prefix::model::{load_record, save_record};
+use rad3d_prefix::pipeline::load_encoder;
 use rad3d_prefix::volume::Preprocess;
 
 use crate::device::{DeviceChoice, OnBackend, run_on};
@@ -42,7 +44,8 @@ pub(crate) struct Args {
     /// CT-CLIP checkpoint (`.pt` or `.safetensors`).
     #[arg(long)]
     checkpoint: Option<PathBuf>,
-    /// Random encoder weights instead of a checkpoint (smoke tests and timing only).
+    /// Random encoder weights instead of a checkpoint (smoke tests and timing only), kept
+    /// in the cache folder as `encoder.mpk` and reused by later runs.
     #[arg(long, conflicts_with = "checkpoint")]
     random_weights: bool,
     /// Encoder configuration: `ct-clip`, `tiny`, or a JSON file of CtVitConfig fields.
@@ -76,6 +79,28 @@ pub(crate) fn load_config(spec: &str) -> Result<CtVitConfig> {
     })
 }
 
+/// File in the cache folder that keeps `--random-weights`' encoder.
+pub(crate) const RANDOM_ENCODER_FILE: &str = "encoder.mpk";
+
+/// A random encoder kept in the cache folder: drawn and saved on the first run, read back
+/// on every later one, so that resumed runs and `rad3d export --checkpoint
+/// CACHE/encoder.mpk` use the very weights the cached latents came from.
+fn random_encoder<B: Backend>(
+    out: &Path,
+    config: &CtVitConfig,
+    device: &B::Device,
+) -> Result<CtVit<B>> {
+    let path = out.join(RANDOM_ENCODER_FILE);
+    if path.exists() {
+        return Ok(load_record(config.init(device), &path, device)?);
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let encoder = config.init(device);
+    save_record(&encoder, &path)?;
+    tracing::info!("random encoder weights saved to {}", path.display());
+    Ok(encoder)
+}
+
 /// Runs `rad3d embed`.
 pub(crate) fn run(args: Args) -> Result<Outcome> {
     if args.checkpoint.is_none() && !args.random_weights {
@@ -99,8 +124,8 @@ impl OnBackend for Embed {
         let (part, parts) = parse_shard(&args.shard)?;
         let config = load_config(&args.config)?;
         let encoder: CtVit<B> = match &args.checkpoint {
-            Some(path) => load_ctclip_checkpoint(path, &config, &device)?,
-            None => config.init(&device),
+            Some(path) => load_encoder(path, &config, &device)?,
+            None => random_encoder(&args.out, &config, &device)?,
         };
         let (head, labels) = match &args.classifier {
             Some(path) => {

@@ -1,10 +1,14 @@
 //! One module per subcommand: its flags (`Args`) and its `run`.
 
+pub(crate) mod caches;
+pub(crate) mod classifier;
 pub(crate) mod embed;
 pub(crate) mod evaluate;
+pub(crate) mod export;
 pub(crate) mod generate;
 pub(crate) mod preprocess;
 pub(crate) mod quickstart;
+pub(crate) mod report;
 pub(crate) mod train;
 
 use std::path::{Path, PathBuf};

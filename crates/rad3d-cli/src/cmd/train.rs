@@ -8,32 +8,47 @@
 //! `checkpoints/{last,best}` and `reports_valid.{csv,jsonl}`. `--resume RUN_DIR` continues
 //! a run from its folder, wherever the folder now is and whatever the working directory.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use burn::backend::Autodiff;
 use burn::module::AutodiffModule;
 use burn::tensor::backend::Backend;
-use rad3d_prefix::ctvit::cache::EmbeddingCache;
 use rad3d_prefix::llm::CausalLm;
-use rad3d_prefix::model::{PrefixModel, PromptIds, ReportTokenizer, load_llm};
-use rad3d_prefix::projector::{
-    PrefixInput, PrefixLayout, R2GEN_PROMPT_AFTER, R2GEN_PROMPT_BEFORE, Variant,
-};
+use rad3d_prefix::model::{LlmSpec, PrefixModel, PromptIds};
+use rad3d_prefix::projector::{PrefixInput, ProjectorConfig, Variant};
 use rad3d_prefix::train::{
-    Embedding, EmbeddingLookup, EpochMetrics, Manifest, PAPER_DEPTHS, PAPER_PREFIX_LENS,
-    SkipCounts, Split, StepMetrics, TrainConfig, TrainObserver, encode_examples, generate_reports,
-    normalize_volume_name, read_csv_header, sweep, train, write_reports_csv, write_reports_jsonl,
+    EpochMetrics, Manifest, PAPER_DEPTHS, PAPER_PREFIX_LENS, SkipCounts, Split, StepMetrics,
+    TrainConfig, TrainObserver, encode_examples, generate_reports, read_csv_header, sweep, train,
+    write_reports_csv, write_reports_jsonl,
 };
 use serde::{Deserialize, Serialize};
 
+use crate::cmd::caches::Caches;
 use crate::device::{DeviceChoice, OnBackend, run_on};
 use crate::outcome::{Outcome, usage};
 use crate::progress::Progress;
 
 /// The run description stored in `args.json`.
 const ARGS_FILE: &str = "args.json";
+
+/// What the run trains, stored in `model.json` so that `rad3d export` can rebuild it.
+pub(crate) const MODEL_FILE: &str = "model.json";
+
+/// The contents of a run's `model.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct RunModel {
+    /// The study variant.
+    pub(crate) variant: Variant,
+    /// The projector's architecture.
+    pub(crate) projector: ProjectorConfig,
+    /// The LLM the run started from.
+    pub(crate) llm: LlmSpec,
+    /// Names of the logits the projector reads (empty when it reads none).
+    pub(crate) labels: Vec<String>,
+    /// Report tokens the run kept per study.
+    pub(crate) max_tokens: usize,
+}
 
 /// Flags of `rad3d train` (also the contents of the run's `args.json`).
 #[derive(clap::Args, Debug, Clone, Serialize, Deserialize)]
@@ -49,6 +64,11 @@ pub(crate) struct Args {
     #[arg(long)]
     #[serde(default)]
     valid_cache: Option<PathBuf>,
+    /// Classifier head whose logits on the cached latents replace the cached logits (a
+    /// head trained after embedding, e.g. by `rad3d classifier train`).
+    #[arg(long)]
+    #[serde(default)]
+    classifier: Option<PathBuf>,
     /// Reports CSV (`VolumeName`, `Findings_EN`).
     #[arg(long)]
     reports: Option<PathBuf>,
@@ -161,6 +181,7 @@ impl Args {
         for path in [
             &mut self.cache,
             &mut self.valid_cache,
+            &mut self.classifier,
             &mut self.reports,
             &mut self.labels,
             &mut self.valid_reports,
@@ -208,55 +229,6 @@ impl TrainObserver for Observer {
     }
 }
 
-/// The caches looked up by normalised volume name, in order; a name also matches a cached
-/// path whose last component is that volume (a folder input cached
-/// `train_1/train_1_a/x.nii.gz`) when exactly one does.
-struct Cache {
-    caches: Vec<(EmbeddingCache, HashMap<String, Option<String>>)>,
-}
-
-impl Cache {
-    fn new(caches: Vec<EmbeddingCache>) -> Self {
-        let caches = caches
-            .into_iter()
-            .map(|cache| {
-                let mut by_volume: HashMap<String, Option<String>> = HashMap::new();
-                for name in cache.names() {
-                    let file = name.rsplit('/').next().unwrap_or(name);
-                    by_volume
-                        .entry(normalize_volume_name(file))
-                        .and_modify(|e| *e = None)
-                        .or_insert_with(|| Some(name.clone()));
-                }
-                (cache, by_volume)
-            })
-            .collect();
-        Self { caches }
-    }
-}
-
-impl EmbeddingLookup for Cache {
-    fn lookup(&self, name: &str) -> Option<Embedding> {
-        let found = self.caches.iter().find_map(|(cache, by_volume)| {
-            [
-                name.to_string(),
-                format!("{name}.nii.gz"),
-                format!("{name}.nii"),
-            ]
-            .into_iter()
-            .find_map(|n| cache.get(&n))
-            .or_else(|| {
-                let key = by_volume.get(&normalize_volume_name(name))?.as_ref()?;
-                cache.get(key)
-            })
-        })?;
-        Some(Embedding {
-            latent: found.latent.to_vec(),
-            logits: found.logits.map(|l| l.to_vec()),
-        })
-    }
-}
-
 /// The label columns of a labels CSV: every column but `VolumeName`.
 fn label_columns(path: &Path) -> Result<Vec<String>> {
     Ok(read_csv_header(path)?
@@ -269,7 +241,10 @@ fn label_columns(path: &Path) -> Result<Vec<String>> {
 fn sweep_only<B: Backend>(args: &Args, variant: Variant, device: &B::Device) -> Result<Outcome> {
     let d_model = match (&args.llm, args.d_model) {
         (_, Some(d)) => d,
-        (Some(p), None) => load_llm::<B>(p, device)?.0.hidden_size(),
+        (Some(p), None) => LlmSpec::open(p)?
+            .load::<B>(Path::new(""), device)?
+            .0
+            .hidden_size(),
         (None, None) => return usage("--sweep needs --d-model or --llm"),
     };
     println!("variant {variant}, D = {d_model}, input 512 + 18 logits where the variant uses them");
@@ -318,35 +293,32 @@ fn train_on<B: Backend>(args: Args, device: B::Device) -> Result<Outcome> {
     if args.batch == 0 || args.epochs == 0 || args.grad_accum == 0 {
         return usage("--batch, --epochs and --grad-accum must be at least 1");
     }
-    let cache = EmbeddingCache::open(&cache_dir)?;
-    let valid_cache = match &args.valid_cache {
-        Some(dir) => {
-            let valid = EmbeddingCache::open(dir)?;
-            if (valid.dim_latent(), valid.n_logits(), valid.labels())
-                != (cache.dim_latent(), cache.n_logits(), cache.labels())
-            {
-                anyhow::bail!(
-                    "{}: {}-d latents with {} logits {:?}, but {} holds {}-d latents with {} \
-                     logits {:?}; both caches must come from the same encoder and head",
-                    dir.display(),
-                    valid.dim_latent(),
-                    valid.n_logits(),
-                    valid.labels(),
-                    cache_dir.display(),
-                    cache.dim_latent(),
-                    cache.n_logits(),
-                    cache.labels()
-                );
-            }
-            Some(valid)
-        }
-        None => None,
+    let mut dirs = vec![cache_dir.clone()];
+    dirs.extend(args.valid_cache.clone());
+    let mut cache = Caches::open(&dirs)?;
+    let mut head_labels = None;
+    if let Some(path) = &args.classifier {
+        let (head, labels) = crate::cmd::classifier::load_named_head::<Autodiff<B>>(path, &device)?;
+        cache = cache.with_head(&head, path, &device)?;
+        head_labels = Some(labels.names().to_vec());
+    }
+    let label_names = match (&args.labels, &head_labels, cache.first().labels()) {
+        (Some(p), _, _) => label_columns(p)?,
+        (None, Some(l), _) => l.clone(),
+        (None, None, Some(l)) => l.to_vec(),
+        (None, None, None) => Vec::new(),
     };
-    let label_names = match (&args.labels, cache.labels()) {
-        (Some(p), _) => label_columns(p)?,
-        (None, Some(l)) => l.to_vec(),
-        (None, None) => Vec::new(),
-    };
+    if let Some(names) = &head_labels
+        && names != &label_names
+    {
+        anyhow::bail!(
+            "{}: the head's labels {names:?} differ from the label columns {label_names:?}",
+            args.classifier
+                .as_deref()
+                .unwrap_or(Path::new(""))
+                .display()
+        );
+    }
     let mut manifest =
         Manifest::ct_rate(&reports, args.labels.as_deref(), &label_names, Split::Train)?;
     if let Some(vr) = &args.valid_reports {
@@ -377,16 +349,16 @@ fn train_on<B: Backend>(args: Args, device: B::Device) -> Result<Outcome> {
         let json = serde_json::to_string_pretty(&args)?;
         rad3d_prefix::io::write_atomic(&out.join(ARGS_FILE), json.as_bytes())?;
     }
-    let (llm, tok) = load_llm::<Autodiff<B>>(&llm_path, &device)?;
+    let llm_spec = LlmSpec::open(&llm_path)?;
+    let (llm, tok) = llm_spec.load::<Autodiff<B>>(Path::new(""), &device)?;
     let d_model = llm.hidden_size();
-    let cache = Cache::new(std::iter::once(cache).chain(valid_cache).collect());
     let mut skipped = manifest.skipped.clone();
     let enc = |split, skipped: &mut SkipCounts| {
         encode_examples(
             &manifest.split(split),
             &cache,
             variant,
-            &tok,
+            tok.as_ref(),
             args.max_tokens,
             skipped,
         )
@@ -401,9 +373,9 @@ fn train_on<B: Backend>(args: Args, device: B::Device) -> Result<Outcome> {
     );
     let Some(first) = train_set.first() else {
         anyhow::bail!(
-            "{}: no training study has both a report and a cached embedding in {}",
+            "{}: no training study has both a report and a cached embedding in {:?}",
             reports.display(),
-            cache_dir.display()
+            cache.dirs()
         );
     };
     let d_latent = first.input.len()
@@ -419,16 +391,20 @@ fn train_on<B: Backend>(args: Args, device: B::Device) -> Result<Outcome> {
         args.prefix_len,
         args.layers,
     );
-    let prompt = if variant.layout() == PrefixLayout::R2GenPrompt {
-        let mut before: Vec<u32> = tok.bos_id().into_iter().collect();
-        before.extend(tok.encode(R2GEN_PROMPT_BEFORE)?);
-        PromptIds {
-            before,
-            after: tok.encode(R2GEN_PROMPT_AFTER)?,
-        }
-    } else {
-        PromptIds::default()
+    let prompt = PromptIds::for_variant(variant, tok.as_ref())?;
+    let run_model = RunModel {
+        variant,
+        projector: projector.clone(),
+        llm: llm_spec,
+        labels: if variant.input() == PrefixInput::LatentAndLogits {
+            label_names.clone()
+        } else {
+            Vec::new()
+        },
+        max_tokens: args.max_tokens,
     };
+    let json = serde_json::to_string_pretty(&run_model)?;
+    rad3d_prefix::io::write_atomic(&out.join(MODEL_FILE), json.as_bytes())?;
     tracing::info!(
         "variant {variant}: projector {} trainable parameters",
         projector.num_params()
@@ -470,7 +446,7 @@ fn train_on<B: Backend>(args: Args, device: B::Device) -> Result<Outcome> {
         let reports = generate_reports(
             &model,
             &valid_set,
-            &tok,
+            tok.as_ref(),
             args.generate_tokens,
             args.batch,
             &device,
