@@ -3,8 +3,9 @@
 //! ```text
 //! cargo run --release --example evaluate -- --refs REFS.txt --hyps HYPS.txt \
 //!     [--tokenize none|basic] [--bootstrap 5000] [--compare HYPS_B.txt] \
-//!     [--bertscore MODEL_DIR] [--green JUDGE] [--json]
+//!     [--bertscore MODEL_DIR] [--green JUDGE] [--meteor-dir DIR | --meteor-approx] [--json]
 //! ```
+//! The job itself is `rad3d_metrics::evaluation::evaluate_files`; this prints its result.
 //! Inputs: one report per line (`.txt`), or `.csv` / `.jsonl` with an id column (`id`,
 //! `*_id`, `study`, `volume…`) and a text column (`report`, `text`, `findings`, …);
 //! id-keyed files are joined on the id. pycocoevalcap metrics (BLEU-1..4, METEOR, ROUGE-L,
@@ -13,19 +14,16 @@
 //! text, as their Python packages do.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 #[cfg(any(feature = "bertscore", feature = "green"))]
 use anyhow::Context;
 use anyhow::{Result, bail};
 use clap::Parser;
 use rad3d_prefix::metrics::coco::DfMode;
-use rad3d_prefix::metrics::meteor::{Meteor, MeteorMode, MeteorResources};
-use rad3d_prefix::metrics::reports::{align_reports, read_reports};
-use rad3d_prefix::metrics::significance::ResampleConfig;
+use rad3d_prefix::metrics::evaluation::{
+    EvaluateFiles, EvaluateOptions, ModelMetric, evaluate_files,
+};
 use rad3d_prefix::metrics::text::Tokenize;
-use rad3d_prefix::metrics::{Corpus, MetricSuite, SuiteConfig};
-use serde_json::{Map, Value, json};
 
 #[derive(Parser, Debug)]
 #[command(about = "Report-generation metrics exact to the reference tools, with bootstrap CIs")]
@@ -55,9 +53,14 @@ struct Args {
     /// pycocoevalcap would on that corpus) or `fixed` (those of the full corpus).
     #[arg(long, default_value = "corpus")]
     cider_df: String,
-    /// METEOR data directory (default: target/assets/meteor).
+    /// METEOR data directory (default: the first of $RAD3D_ASSETS/meteor, the per-user
+    /// data directory and target/assets/meteor that holds the data).
     #[arg(long)]
     meteor_dir: Option<PathBuf>,
+    /// Score METEOR with exact + stem matching only (no synonym/paraphrase data; not
+    /// METEOR 1.5).
+    #[arg(long)]
+    meteor_approx: bool,
     /// BERTScore model directory (HF BERT/RoBERTa: config.json, safetensors, tokenizer.json).
     #[arg(long)]
     bertscore: Option<PathBuf>,
@@ -109,24 +112,19 @@ impl Models {
         })
     }
 
-    /// Adds the model-based per-sample scores of `corpus` (raw text) to `suite`.
-    #[cfg_attr(
-        not(any(feature = "bertscore", feature = "green")),
-        allow(unused_variables)
-    )]
-    fn score(&self, corpus: &Corpus, suite: &mut MetricSuite) -> Result<()> {
+    /// The loaded models as metric providers.
+    fn providers(&self) -> Vec<&dyn ModelMetric> {
+        #[allow(unused_mut)]
+        let mut out: Vec<&dyn ModelMetric> = Vec::new();
         #[cfg(feature = "bertscore")]
         if let Some(scorer) = &self.bertscore {
-            let opts = rad3d_prefix::metrics::bertscore::BertScoreOptions::default();
-            suite.add_model_metric(rad3d_prefix::metrics::suite::bertscore_metric(
-                scorer, corpus, &opts,
-            )?);
+            out.push(scorer);
         }
         #[cfg(feature = "green")]
         if let Some(judge) = &self.green {
-            suite.add_model_metric(rad3d_prefix::metrics::suite::green_metric(judge, corpus)?);
+            out.push(judge);
         }
-        Ok(())
+        out
     }
 }
 
@@ -151,174 +149,60 @@ fn main() -> Result<()> {
         );
     }
 
-    let refs = read_reports(&args.refs)?;
-    let hyps = align_reports(&refs, read_reports(&args.hyps)?, &args.hyps)?;
-    let ref_texts: Vec<String> = refs.iter().map(|(_, t)| t.clone()).collect();
-    let corpus = Corpus::single(hyps, ref_texts)?;
-    let resources = match &args.meteor_dir {
-        Some(d) => MeteorResources::from_dir(d),
-        None => MeteorResources::default_location(),
-    };
-    let mut seconds = Map::new();
-    let clock = Instant::now();
-    let meteor = Meteor::new(&resources)?;
-    seconds.insert(
-        "load_meteor_data".into(),
-        json!(clock.elapsed().as_secs_f64()),
-    );
-    let meteor_note = (meteor.mode() == MeteorMode::ExactStem).then(|| {
-        "METEOR: synonym/paraphrase data missing (run scripts/fetch-assets.sh): exact + stem \
-         matching only, not METEOR 1.5"
-            .to_string()
-    });
-
-    let config = SuiteConfig {
+    let options = EvaluateOptions {
         tokenize,
         cider_df: df,
+        bootstrap: args.bootstrap,
+        compare_resamples: args.resamples,
+        seed: args.seed,
+        confidence: 0.95,
+        timings: args.timings,
+        meteor_approx: args.meteor_approx,
     };
-    let clock = Instant::now();
-    let mut a = MetricSuite::score(&corpus, &meteor, &config);
-    for (stage, s) in &a.seconds {
-        seconds.insert(stage.clone(), json!(s));
-    }
-    seconds.insert(
-        "score_all_metrics".into(),
-        json!(clock.elapsed().as_secs_f64()),
-    );
+    let mut files = EvaluateFiles::new(&args.refs, &args.hyps);
+    files.compare = args.compare.clone();
+    files.meteor_dir = args.meteor_dir.clone();
     let models = Models::load(&args)?;
-    let clock = Instant::now();
-    models.score(&corpus, &mut a)?;
-    if !a.model_metrics.is_empty() {
-        seconds.insert("model_metrics".into(), json!(clock.elapsed().as_secs_f64()));
-    }
-    let mut out = Map::new();
-    for (name, v) in a.scores() {
-        out.insert(name, json!(v));
-    }
-    out.insert("samples".into(), json!(corpus.len()));
-    if let Some(note) = &meteor_note {
-        out.insert("meteor_note".into(), json!(note));
-    }
-
-    let mut cis = None;
-    if let Some(n) = args.bootstrap {
-        let cfg = ResampleConfig {
-            resamples: n,
-            confidence: 0.95,
-            seed: args.seed,
-        };
-        let clock = Instant::now();
-        let res = a.bootstrap(&cfg)?.all;
-        seconds.insert("bootstrap".into(), json!(clock.elapsed().as_secs_f64()));
-        let mut ci = Map::new();
-        for r in &res {
-            let interval = r.ci.expect("bootstrapped");
-            ci.insert(
-                r.name.clone(),
-                json!({"lower": interval.lower, "upper": interval.upper}),
-            );
-        }
-        out.insert("ci".into(), Value::Object(ci));
-        out.insert(
-            "bootstrap".into(),
-            json!({"resamples": n, "confidence": 0.95, "seed": args.seed}),
-        );
-        cis = Some(res);
-    }
-
-    let mut comparison = None;
-    if let Some(path) = &args.compare {
-        let hyps_b = align_reports(&refs, read_reports(path)?, path)?;
-        let corpus_b = corpus.with_hyps(hyps_b)?;
-        let mut b = MetricSuite::score(&corpus_b, &meteor, &config);
-        models.score(&corpus_b, &mut b)?;
-        let n = args.resamples.or(args.bootstrap).unwrap_or(5000);
-        let cfg = ResampleConfig {
-            resamples: n,
-            confidence: 0.95,
-            seed: args.seed,
-        };
-        let clock = Instant::now();
-        let perm = a.paired_permutation(&b, &cfg)?;
-        seconds.insert(
-            "paired_permutation".into(),
-            json!(clock.elapsed().as_secs_f64()),
-        );
-        let clock = Instant::now();
-        let boot = a.paired_bootstrap(&b, &cfg)?;
-        seconds.insert(
-            "paired_bootstrap".into(),
-            json!(clock.elapsed().as_secs_f64()),
-        );
-        let mut p = Map::new();
-        let mut pb = Map::new();
-        let mut cmp = Map::new();
-        for (x, y) in perm.iter().zip(&boot) {
-            p.insert(x.name.clone(), json!(x.p_value));
-            pb.insert(y.name.clone(), json!(y.p_value));
-            cmp.insert(
-                x.name.clone(),
-                json!({"b": x.b, "delta": y.delta.point, "delta_lower": y.delta.lower, "delta_upper": y.delta.upper}),
-            );
-        }
-        out.insert("p_value".into(), Value::Object(p));
-        out.insert("p_value_paired_bootstrap".into(), Value::Object(pb));
-        out.insert(
-            "compare".into(),
-            json!({"file": path.display().to_string(), "resamples": n, "metrics": cmp}),
-        );
-        comparison = Some((perm, boot));
-    }
-
-    if args.timings {
-        out.insert("seconds".into(), Value::Object(seconds.clone()));
-    }
+    let ev = evaluate_files(&files, &models.providers(), &options)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&Value::Object(out))?);
+        println!("{}", serde_json::to_string_pretty(&ev)?);
         return Ok(());
     }
     println!(
         "{} report pairs; pycocoevalcap metrics on `{}`-tokenized text",
-        corpus.len(),
-        args.tokenize
+        ev.samples, args.tokenize
     );
-    if let Some(note) = &meteor_note {
+    if let Some(note) = &ev.meteor_note {
         println!("note: {note}");
     }
     let mut header = format!("{:<10} {:>9}", "metric", "A");
-    if cis.is_some() {
+    if ev.bootstrap.is_some() {
         header.push_str(&format!("  {:>21}", "95% CI"));
     }
-    if comparison.is_some() {
+    if ev.compare.is_some() {
         header.push_str(&format!(
             "  {:>9} {:>9} {:>21} {:>8}",
             "B", "B-A", "95% CI of B-A", "p(perm)"
         ));
     }
     println!("{header}");
-    for (k, (name, v)) in a.scores().iter().enumerate() {
+    for (k, (name, v)) in ev.values.iter().enumerate() {
         let mut line = format!("{name:<10} {v:>9.4}");
-        if let Some(c) = &cis {
-            line.push_str(&format!(
-                "  [{:>9.4}, {:>9.4}]",
-                c[k].ci.expect("bootstrapped").lower,
-                c[k].ci.expect("bootstrapped").upper
-            ));
+        if let Some(c) = &ev.bootstrap {
+            let i = c.intervals[k].interval;
+            line.push_str(&format!("  [{:>9.4}, {:>9.4}]", i.lower, i.upper));
         }
-        if let Some((perm, boot)) = &comparison {
+        if let Some(c) = &ev.compare {
+            let (perm, boot) = (&c.permutation[k], &c.bootstrap[k]);
             line.push_str(&format!(
                 "  {:>9.4} {:>+9.4} [{:>+9.4}, {:>+9.4}] {:>8.4}",
-                perm[k].b,
-                boot[k].delta.point,
-                boot[k].delta.lower,
-                boot[k].delta.upper,
-                perm[k].p_value
+                perm.b, boot.delta.point, boot.delta.lower, boot.delta.upper, perm.p_value
             ));
         }
         println!("{line}");
     }
-    if args.timings {
-        println!("seconds: {}", Value::Object(seconds));
+    if let Some(seconds) = &ev.seconds {
+        println!("seconds: {seconds:?}");
     }
     Ok(())
 }

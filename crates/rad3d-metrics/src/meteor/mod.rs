@@ -170,7 +170,13 @@ impl MeteorResources {
 /// The development checkout's asset directory, fixed at compile time (what
 /// [`MeteorResources::default_location`] uses without `RAD3D_ASSETS`).
 fn dev_checkout_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/assets/meteor")
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // crates/rad3d-metrics → the workspace root, spelled without `..` in error messages.
+    manifest
+        .ancestors()
+        .nth(2)
+        .unwrap_or(manifest)
+        .join("target/assets/meteor")
 }
 
 /// [`MeteorResources::search_path`] with the environment given as `var` (so tests need not
