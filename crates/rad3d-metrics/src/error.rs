@@ -22,6 +22,88 @@ pub enum MetricsError {
         /// What is wrong, naming the line and column.
         reason: String,
     },
+    /// A column named explicitly (see [`ReportColumns`](crate::reports::ReportColumns)) is
+    /// not in the file.
+    #[error("{path}: no column `{column}` (columns present: {})", .present.join(", "))]
+    MissingColumn {
+        /// The file.
+        path: PathBuf,
+        /// The column asked for.
+        column: String,
+        /// The columns the file has.
+        present: Vec<String>,
+    },
+    /// Two reports of one file carry the same (normalised) id.
+    #[error("{path}: duplicate id {id:?}{}", .line.map(|l| format!(" (line {l})")).unwrap_or_default())]
+    DuplicateId {
+        /// The file.
+        path: PathBuf,
+        /// The id, normalised (see [`normalize_id`](crate::reports::normalize_id)).
+        id: String,
+        /// Line of the second occurrence, when known.
+        line: Option<u64>,
+    },
+    /// The ids of a report file do not match those of the references.
+    #[error(
+        "{path}: ids do not match the references ({reports} reports, {references} references): \
+         {missing} references have no report{}; {extra} reports match no reference{}",
+        first_ids(.missing_first),
+        first_ids(.extra_first)
+    )]
+    UnmatchedIds {
+        /// The report file.
+        path: PathBuf,
+        /// Number of reports in it.
+        reports: usize,
+        /// Number of references.
+        references: usize,
+        /// Number of reference ids without a report.
+        missing: usize,
+        /// The first (at most five) of them, in reference order.
+        missing_first: Vec<String>,
+        /// Number of report ids matching no reference.
+        extra: usize,
+        /// The first (at most five) of them, in file order.
+        extra_first: Vec<String>,
+    },
+    /// An input beyond the limits this crate accepts (report size, report count), refused
+    /// before it is read into memory.
+    #[error("{path}: {at}: {what}")]
+    TooLarge {
+        /// The file (or the label of in-memory reports).
+        path: PathBuf,
+        /// Where: a line or an id.
+        at: String,
+        /// What exceeds which limit.
+        what: String,
+    },
+    /// More resamples requested than [`MAX_RESAMPLES`](crate::significance::MAX_RESAMPLES).
+    #[error("{requested} resamples requested; at most {limit} are allowed")]
+    TooManyResamples {
+        /// Resamples asked for.
+        requested: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// No directory searched holds METEOR's data (synonyms, paraphrases, function words,
+    /// nonbreaking prefixes).
+    #[error(
+        "METEOR data not found; searched: {} (run scripts/fetch-assets.sh, set RAD3D_ASSETS, \
+         or ask explicitly for exact + stem matching only)",
+        .searched.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    MeteorDataMissing {
+        /// Every directory searched, in order.
+        searched: Vec<PathBuf>,
+    },
+    /// A chart could not be drawn.
+    #[error("{path}: drawing the chart failed: {reason}")]
+    Chart {
+        /// The chart file.
+        path: PathBuf,
+        /// The drawing library's message.
+        reason: String,
+    },
     /// Inputs that cannot be scored together (e.g. different numbers of references and hypotheses).
     #[error("invalid input: {0}")]
     Input(String),
@@ -47,6 +129,26 @@ pub enum MetricsError {
     #[cfg(feature = "green")]
     #[error("GREEN judge: {0}")]
     Judge(#[from] rad3d_llm::LlmError),
+}
+
+impl From<rad3d_io::IoError> for MetricsError {
+    fn from(e: rad3d_io::IoError) -> Self {
+        match e {
+            rad3d_io::IoError::Io { path, source } => Self::Io { path, source },
+            // The other variants come from rad3d-io's checkpoint reader, which this crate
+            // never calls; keep their message rather than lose it.
+            other => Self::Input(other.to_string()),
+        }
+    }
+}
+
+/// `" (first: a, b, …)"` for a non-empty id list, else nothing.
+fn first_ids(ids: &[String]) -> String {
+    if ids.is_empty() {
+        return String::new();
+    }
+    let quoted: Vec<String> = ids.iter().map(|i| format!("{i:?}")).collect();
+    format!(" (first: {})", quoted.join(", "))
 }
 
 /// Result alias of this crate.

@@ -12,6 +12,9 @@
 //! - [`clinical`]: clinical efficacy (per-label, macro and micro P/R/F1);
 //! - [`suite`]: the paper's metric suite in one call ([`MetricSuite`]), with bootstrap CIs and
 //!   paired tests; [`reports`] reads report files (`.txt`, `.csv`, `.jsonl`) for it;
+//! - [`evaluation`]: the whole evaluation job in one call ([`evaluation::evaluate`]): report
+//!   files joined on ids, every metric with bootstrap CIs and paired tests against a second
+//!   system, one JSON object, the paper's table, per-sample scores and an interval chart;
 //! - [`significance`]: bootstrap CIs and paired tests re-aggregating corpus metrics from
 //!   per-sample statistics ([`CorpusMetric`]).
 //!
@@ -39,6 +42,7 @@ pub mod clinical;
 pub mod coco;
 pub mod corpus;
 pub mod error;
+pub mod evaluation;
 #[cfg(feature = "green")]
 pub mod green;
 mod hash;
@@ -59,4 +63,5 @@ pub use bertscore::encoder as bert;
 pub use classification::{Confusion, auroc};
 pub use corpus::{Corpus, CorpusMetric, MeanMetric, Pairable};
 pub use error::{MetricsError, Result};
+pub use evaluation::{EvaluateOptions, Evaluation, ModelMetric, evaluate};
 pub use suite::{MetricSuite, SuiteConfig, SuiteResult};

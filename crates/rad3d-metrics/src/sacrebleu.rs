@@ -79,6 +79,24 @@ fn sub_pairs(
     out
 }
 
+/// The sacreBLEU release this module was checked against: it scores the public fixture
+/// pairs exactly as sacreBLEU 2.6.0 does (`corpus_score` 14.473555766188523), and the 13a
+/// tokenizer and `exp` smoothing have not changed across 2.x.
+pub const SACREBLEU_VERSION: &str = "2.6.0";
+
+/// sacreBLEU 2.x's signature of the scores [`SacreBleu`] computes on `corpus`, e.g.
+/// `nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0` (`nrefs:var` when samples
+/// have different numbers of references, as sacreBLEU writes it).
+pub fn signature(corpus: &Corpus) -> String {
+    let first = corpus.refs.first().map_or(0, Vec::len);
+    let nrefs = if corpus.refs.iter().all(|r| r.len() == first) {
+        first.to_string()
+    } else {
+        "var".to_string()
+    };
+    format!("nrefs:{nrefs}|case:mixed|eff:no|tok:13a|smooth:exp|version:{SACREBLEU_VERSION}")
+}
+
 /// One sample's sacreBLEU statistics: `[hyp_len, ref_len, correct×4, total×4]`.
 pub type SacreStats = [u64; 2 + 2 * MAX_N];
 
@@ -234,5 +252,15 @@ mod tests {
     fn identical_is_hundred() {
         let c = Corpus::single(vec!["a b c d e".into()], vec!["a b c d e".into()]).unwrap();
         assert!((SacreBleu::new(&c).score()[0] - 100.0).abs() < 1e-9);
+        assert_eq!(
+            signature(&c),
+            "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0"
+        );
+        let two = Corpus::new(
+            vec!["a".into(), "b".into()],
+            vec![vec!["a".into()], vec!["b".into(), "c".into()]],
+        )
+        .unwrap();
+        assert!(signature(&two).starts_with("nrefs:var|"));
     }
 }

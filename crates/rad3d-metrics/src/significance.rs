@@ -15,6 +15,10 @@ use serde::Serialize;
 use crate::corpus::{CorpusMetric, Pairable};
 use crate::{MetricsError, Result};
 
+/// The most resamples (or permutations) accepted: the resample × value matrix is allocated
+/// up front, and a million resamples already pin percentiles far below any reported digit.
+pub const MAX_RESAMPLES: usize = 1_000_000;
+
 /// Settings shared by the resampling procedures.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ResampleConfig {
@@ -38,9 +42,20 @@ impl Default for ResampleConfig {
 }
 
 impl ResampleConfig {
-    fn check(&self, n: usize) -> Result<()> {
+    /// Checks the settings alone (not the corpus): at least one and at most
+    /// [`MAX_RESAMPLES`] resamples, a confidence in (0, 1).
+    ///
+    /// # Errors
+    /// [`MetricsError::TooManyResamples`] or [`MetricsError::Input`].
+    pub fn validate(&self) -> Result<()> {
         if self.resamples == 0 {
             return Err(MetricsError::Input("resamples must be at least 1".into()));
+        }
+        if self.resamples > MAX_RESAMPLES {
+            return Err(MetricsError::TooManyResamples {
+                requested: self.resamples,
+                limit: MAX_RESAMPLES,
+            });
         }
         if !(self.confidence > 0.0 && self.confidence < 1.0) {
             return Err(MetricsError::Input(format!(
@@ -48,6 +63,11 @@ impl ResampleConfig {
                 self.confidence
             )));
         }
+        Ok(())
+    }
+
+    fn check(&self, n: usize) -> Result<()> {
+        self.validate()?;
         if n == 0 {
             return Err(MetricsError::Input(
                 "cannot resample an empty corpus".into(),
@@ -455,5 +475,16 @@ mod tests {
             .is_err()
         );
         assert!(bootstrap(&[&mean(vec![])], &ResampleConfig::default()).is_err());
+        let too_many = ResampleConfig {
+            resamples: MAX_RESAMPLES + 1,
+            ..Default::default()
+        };
+        assert!(matches!(
+            bootstrap(&[&m], &too_many),
+            Err(MetricsError::TooManyResamples {
+                requested: 1_000_001,
+                limit: 1_000_000
+            })
+        ));
     }
 }

@@ -1,29 +1,29 @@
 //! `rad3d evaluate`: score generated reports against references with every metric the
-//! paper reports, with bootstrap intervals and paired tests.
+//! paper reports, with bootstrap intervals and paired tests — a thin layer over
+//! `rad3d_metrics::evaluation::evaluate_files`.
 //!
-//! Inputs: one report per line (`.txt`), or `.csv` / `.jsonl` with an id column (`id`,
-//! `*_id`, `study`, `volume…`) and a text column (`report`, `text`, `findings`, …);
-//! id-keyed files are joined on the id. pycocoevalcap metrics (BLEU-1..4, METEOR, ROUGE-L,
-//! CIDEr-D) see the `--tokenize`d text (default `basic`: lower-case, `. , ; : ? ! ( )` split
-//! off); rouge-score (Porter stemmer on, mean F over pairs) and sacreBLEU (13a) see the raw
-//! text, as their Python packages do. BERTScore (`--bertscore DIR`) and GREEN (`--green
-//! JUDGE`, with the `green` feature) run on `--device`.
+//! Inputs: one report per line (`.txt`), or `.csv` / `.jsonl` with an id column and a text
+//! column (found by name, or named with `--id-column`/`--text-column`); id-keyed files are
+//! joined on the id with `.nii`/`.nii.gz` stripped, and ids present on one side only are
+//! an error that lists them. pycocoevalcap metrics (BLEU-1..4, METEOR, ROUGE-L, CIDEr-D)
+//! see the `--tokenize`d text; rouge-score, sacreBLEU, BERTScore and GREEN see the raw
+//! text, as their Python packages do. BERTScore and GREEN are bootstrapped and compared
+//! like every other metric and run on `--device`.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use anyhow::{Context, Result};
 use burn::tensor::backend::Backend;
 use rad3d_prefix::metrics::coco::DfMode;
-use rad3d_prefix::metrics::meteor::{Meteor, MeteorMode, MeteorResources};
-use rad3d_prefix::metrics::reports::{align_reports, read_reports};
-use rad3d_prefix::metrics::significance::ResampleConfig;
+use rad3d_prefix::metrics::evaluation::{
+    EvaluateFiles, EvaluateOptions, Evaluation, ModelMetric, evaluate_files, table_markdown,
+    write_interval_chart, write_table_csv,
+};
+use rad3d_prefix::metrics::reports::ReportColumns;
 use rad3d_prefix::metrics::text::Tokenize;
-use rad3d_prefix::metrics::{Corpus, MetricSuite, SuiteConfig};
-use serde_json::{Map, Value, json};
 
 use crate::device::{DeviceChoice, OnBackend, run_on};
-use crate::outcome::{Outcome, usage};
+use crate::outcome::{Outcome, UsageError, usage};
 
 /// Flags of `rad3d evaluate`.
 #[derive(clap::Args, Debug)]
@@ -34,10 +34,19 @@ pub(crate) struct Args {
     /// Generated reports (system A), same formats.
     #[arg(long)]
     hyps: PathBuf,
+    /// Id column of CSV/JSONL inputs (default: found by name, e.g. `VolumeName`).
+    #[arg(long)]
+    id_column: Option<String>,
+    /// Text column of the references (default: found by name, e.g. `Findings_EN`).
+    #[arg(long)]
+    text_column: Option<String>,
+    /// Text column of the generated reports (default: found by name, e.g. `generated`).
+    #[arg(long)]
+    hyp_text_column: Option<String>,
     /// Tokenization for the pycocoevalcap metrics: `none` (text as given) or `basic`.
     #[arg(long, default_value = "basic")]
     tokenize: String,
-    /// Bootstrap resamples for 95 % confidence intervals of every corpus metric.
+    /// Bootstrap resamples for 95 % confidence intervals of every metric.
     #[arg(long)]
     bootstrap: Option<usize>,
     /// A second system's reports: paired permutation and paired bootstrap tests against A.
@@ -53,13 +62,27 @@ pub(crate) struct Args {
     /// pycocoevalcap would on that corpus) or `fixed` (those of the full corpus).
     #[arg(long, default_value = "corpus")]
     cider_df: String,
-    /// METEOR data folder (default: found at run time; see `docs/ct-rate.md`).
+    /// METEOR data folder (default: $RAD3D_ASSETS/meteor, then the per-user data folder,
+    /// then the checkout's target/assets/meteor; missing data is an error).
     #[arg(long)]
     meteor_dir: Option<PathBuf>,
-    /// BERTScore model folder (HF BERT/RoBERTa: config.json, safetensors, tokenizer.json).
+    /// Score METEOR with exact + stem matching only (not METEOR 1.5; said in the output).
+    #[arg(long, conflicts_with = "meteor_dir")]
+    meteor_approx: bool,
+    /// BERTScore model folder (HF BERT/RoBERTa: config.json, model.safetensors,
+    /// tokenizer.json).
     #[arg(long)]
     bertscore: Option<PathBuf>,
-    /// GREEN judge model (folder or GGUF).
+    /// BERTScore: hidden layer (1-based, as bert-score's `num_layers`; default the last).
+    #[arg(long, requires = "bertscore")]
+    bertscore_layer: Option<usize>,
+    /// BERTScore: idf weighting from the references (bert-score's `idf=True`).
+    #[arg(long, requires = "bertscore")]
+    idf: bool,
+    /// BERTScore: rescale with baselines from this bert-score baseline file (`.tsv`).
+    #[arg(long, requires = "bertscore")]
+    baseline: Option<PathBuf>,
+    /// GREEN judge model (folder or GGUF; needs a build with `--features green`).
     #[arg(long)]
     green: Option<PathBuf>,
     /// Print JSON instead of a table.
@@ -68,6 +91,22 @@ pub(crate) struct Args {
     /// Add wall-clock seconds of each stage to the output.
     #[arg(long)]
     timings: bool,
+    /// Write the paper's table columns (Avg. BLEU, METEOR, Avg. ROUGE-1/2, ROUGE-L,
+    /// BERTScore-F1, GREEN) for each system: `.csv` or `.md`.
+    #[arg(long)]
+    table: Option<PathBuf>,
+    /// Write every per-sample score of system A as CSV.
+    #[arg(long)]
+    per_sample: Option<PathBuf>,
+    /// Write the bootstrap intervals of each system as an SVG chart (needs --bootstrap).
+    #[arg(long, requires = "bootstrap")]
+    plot: Option<PathBuf>,
+    /// Name of system A in tables and charts.
+    #[arg(long, default_value = "A")]
+    name: String,
+    /// Name of system B in tables and charts.
+    #[arg(long, default_value = "B")]
+    compare_name: String,
     /// Where BERTScore and GREEN run: cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
     device: DeviceChoice,
@@ -92,14 +131,37 @@ pub(crate) fn run(args: Args) -> Result<Outcome> {
         crate::cmd::refuse_same_input(&args.refs, b, "--compare")?;
         crate::cmd::refuse_same_input(&args.hyps, b, "--compare")?;
     }
+    if let Some(table) = &args.table {
+        let ext = table.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if !matches!(ext, "csv" | "md") {
+            return usage(format!(
+                "--table {}: name it *.csv or *.md",
+                table.display()
+            ));
+        }
+    }
     let device = args.device;
     run_on(device, Evaluate(args))
 }
 
-/// The model-based metrics requested on the command line, each behind its feature.
+/// The evaluation, with its models on the chosen backend.
+struct Evaluate(Args);
+
+impl OnBackend for Evaluate {
+    type Output = Outcome;
+
+    fn run<B: Backend>(self, device: B::Device) -> Result<Outcome> {
+        evaluate::<B>(&self.0, &device)
+    }
+}
+
+/// The model-based metrics asked for, loaded on `B`.
 struct Models<B: Backend> {
     #[cfg(feature = "bertscore")]
-    bertscore: Option<rad3d_prefix::metrics::bertscore::BertScorer<B>>,
+    bertscore: Option<(
+        rad3d_prefix::metrics::bertscore::BertScorer<B>,
+        rad3d_prefix::metrics::bertscore::BertScoreOptions,
+    )>,
     #[cfg(feature = "green")]
     green: Option<rad3d_prefix::metrics::green::Green<B>>,
     _backend: std::marker::PhantomData<B>,
@@ -114,10 +176,24 @@ impl<B: Backend> Models<B> {
         Ok(Self {
             #[cfg(feature = "bertscore")]
             bertscore: match &args.bertscore {
-                Some(dir) => Some(
-                    rad3d_prefix::metrics::bertscore::BertScorer::load(dir, None, device)
-                        .with_context(|| format!("loading BERTScore model {}", dir.display()))?,
-                ),
+                Some(dir) => {
+                    use rad3d_prefix::metrics::bertscore::{
+                        Baseline, BertScoreOptions, BertScorer,
+                    };
+                    let scorer = BertScorer::load(dir, args.bertscore_layer, device)
+                        .with_context(|| format!("loading BERTScore model {}", dir.display()))?;
+                    let baseline = match &args.baseline {
+                        Some(path) => Some(Baseline::from_file(path, scorer.layer())?),
+                        None => None,
+                    };
+                    Some((
+                        scorer,
+                        BertScoreOptions {
+                            idf: args.idf,
+                            baseline,
+                        },
+                    ))
+                }
                 None => None,
             },
             #[cfg(feature = "green")]
@@ -131,45 +207,14 @@ impl<B: Backend> Models<B> {
             _backend: std::marker::PhantomData,
         })
     }
-
-    /// Adds the model-based per-sample scores of `corpus` (raw text) to `suite`.
-    #[cfg_attr(
-        not(any(feature = "bertscore", feature = "green")),
-        allow(unused_variables)
-    )]
-    fn score(&self, corpus: &Corpus, suite: &mut MetricSuite) -> Result<()> {
-        #[cfg(feature = "bertscore")]
-        if let Some(scorer) = &self.bertscore {
-            let opts = rad3d_prefix::metrics::bertscore::BertScoreOptions::default();
-            suite.add_model_metric(rad3d_prefix::metrics::suite::bertscore_metric(
-                scorer, corpus, &opts,
-            )?);
-        }
-        #[cfg(feature = "green")]
-        if let Some(judge) = &self.green {
-            suite.add_model_metric(rad3d_prefix::metrics::suite::green_metric(judge, corpus)?);
-        }
-        Ok(())
-    }
-}
-
-/// The evaluation, with its models on the chosen backend.
-struct Evaluate(Args);
-
-impl OnBackend for Evaluate {
-    type Output = Outcome;
-
-    fn run<B: Backend>(self, device: B::Device) -> Result<Outcome> {
-        evaluate::<B>(&self.0, &device)
-    }
 }
 
 fn evaluate<B: Backend>(args: &Args, device: &B::Device) -> Result<Outcome> {
     let tokenize: Tokenize = args
         .tokenize
         .parse()
-        .map_err(|e| crate::outcome::UsageError(format!("--tokenize: {e}")))?;
-    let df = match args.cider_df.as_str() {
+        .map_err(|e| UsageError(format!("--tokenize: {e}")))?;
+    let cider_df = match args.cider_df.as_str() {
         "corpus" => DfMode::Corpus,
         "fixed" => DfMode::Fixed,
         other => {
@@ -178,175 +223,117 @@ fn evaluate<B: Backend>(args: &Args, device: &B::Device) -> Result<Outcome> {
             ));
         }
     };
-
-    let refs = read_reports(&args.refs)?;
-    let hyps = align_reports(&refs, read_reports(&args.hyps)?, &args.hyps)?;
-    let ref_texts: Vec<String> = refs.iter().map(|(_, t)| t.clone()).collect();
-    let corpus = Corpus::single(hyps, ref_texts)?;
-    let resources = match &args.meteor_dir {
-        Some(d) => MeteorResources::from_dir(d),
-        None => MeteorResources::default_location(),
-    };
-    let mut seconds = Map::new();
-    let clock = Instant::now();
-    let meteor = Meteor::new(&resources)?;
-    seconds.insert(
-        "load_meteor_data".into(),
-        json!(clock.elapsed().as_secs_f64()),
-    );
-    let meteor_note = (meteor.mode() == MeteorMode::ExactStem).then(|| {
-        "METEOR: synonym/paraphrase data missing (run scripts/fetch-assets.sh): exact + stem \
-         matching only, not METEOR 1.5"
-            .to_string()
-    });
-
-    let config = SuiteConfig {
+    let options = EvaluateOptions {
         tokenize,
-        cider_df: df,
+        cider_df,
+        bootstrap: args.bootstrap,
+        compare_resamples: args.resamples,
+        seed: args.seed,
+        confidence: 0.95,
+        timings: args.timings,
+        meteor_approx: args.meteor_approx,
     };
-    let clock = Instant::now();
-    let mut a = MetricSuite::score(&corpus, &meteor, &config);
-    for (stage, s) in &a.seconds {
-        seconds.insert(stage.clone(), json!(s));
-    }
-    seconds.insert(
-        "score_all_metrics".into(),
-        json!(clock.elapsed().as_secs_f64()),
-    );
+    let mut files = EvaluateFiles::new(&args.refs, &args.hyps);
+    files.compare = args.compare.clone();
+    files.meteor_dir = args.meteor_dir.clone();
+    files.ref_columns = ReportColumns {
+        id: args.id_column.clone(),
+        text: args.text_column.clone(),
+    };
+    files.hyp_columns = ReportColumns {
+        id: args.id_column.clone(),
+        text: args.hyp_text_column.clone(),
+    };
     let models = Models::<B>::load(args, device)?;
-    let clock = Instant::now();
-    models.score(&corpus, &mut a)?;
-    if !a.model_metrics.is_empty() {
-        seconds.insert("model_metrics".into(), json!(clock.elapsed().as_secs_f64()));
-    }
-    let mut out = Map::new();
-    for (name, v) in a.scores() {
-        out.insert(name, json!(v));
-    }
-    out.insert("samples".into(), json!(corpus.len()));
-    if let Some(note) = &meteor_note {
-        out.insert("meteor_note".into(), json!(note));
-    }
-
-    let mut cis = None;
-    if let Some(n) = args.bootstrap {
-        let cfg = ResampleConfig {
-            resamples: n,
-            confidence: 0.95,
-            seed: args.seed,
-        };
-        let clock = Instant::now();
-        let res = a.bootstrap(&cfg)?.all;
-        seconds.insert("bootstrap".into(), json!(clock.elapsed().as_secs_f64()));
-        let mut ci = Map::new();
-        for r in &res {
-            if let Some(interval) = r.ci {
-                ci.insert(
-                    r.name.clone(),
-                    json!({"lower": interval.lower, "upper": interval.upper}),
-                );
-            }
+    #[cfg(feature = "bertscore")]
+    let bertscore = models.bertscore.as_ref().map(|(scorer, options)| {
+        rad3d_prefix::metrics::evaluation::BertScoreWith {
+            scorer,
+            options: options.clone(),
         }
-        out.insert("ci".into(), Value::Object(ci));
-        out.insert(
-            "bootstrap".into(),
-            json!({"resamples": n, "confidence": 0.95, "seed": args.seed}),
-        );
-        cis = Some(res);
+    });
+    #[allow(unused_mut)]
+    let mut providers: Vec<&dyn ModelMetric> = Vec::new();
+    #[cfg(feature = "bertscore")]
+    if let Some(b) = &bertscore {
+        providers.push(b);
     }
-
-    let mut comparison = None;
-    if let Some(path) = &args.compare {
-        let hyps_b = align_reports(&refs, read_reports(path)?, path)?;
-        let corpus_b = corpus.with_hyps(hyps_b)?;
-        let mut b = MetricSuite::score(&corpus_b, &meteor, &config);
-        models.score(&corpus_b, &mut b)?;
-        let n = args.resamples.or(args.bootstrap).unwrap_or(5000);
-        let cfg = ResampleConfig {
-            resamples: n,
-            confidence: 0.95,
-            seed: args.seed,
-        };
-        let clock = Instant::now();
-        let perm = a.paired_permutation(&b, &cfg)?;
-        seconds.insert(
-            "paired_permutation".into(),
-            json!(clock.elapsed().as_secs_f64()),
-        );
-        let clock = Instant::now();
-        let boot = a.paired_bootstrap(&b, &cfg)?;
-        seconds.insert(
-            "paired_bootstrap".into(),
-            json!(clock.elapsed().as_secs_f64()),
-        );
-        let mut p = Map::new();
-        let mut pb = Map::new();
-        let mut cmp = Map::new();
-        for (x, y) in perm.iter().zip(&boot) {
-            p.insert(x.name.clone(), json!(x.p_value));
-            pb.insert(y.name.clone(), json!(y.p_value));
-            cmp.insert(
-                x.name.clone(),
-                json!({"b": x.b, "delta": y.delta.point, "delta_lower": y.delta.lower, "delta_upper": y.delta.upper}),
-            );
+    #[cfg(feature = "green")]
+    if let Some(g) = &models.green {
+        providers.push(g);
+    }
+    let a = evaluate_files(&files, &providers, &options)?;
+    // System B on its own (same references, same models) for its table row and chart.
+    let b = match &args.compare {
+        Some(path) if args.table.is_some() || args.plot.is_some() => {
+            let mut only_b = files.clone();
+            only_b.hyps = path.clone();
+            only_b.compare = None;
+            Some(evaluate_files(&only_b, &providers, &options)?)
         }
-        out.insert("p_value".into(), Value::Object(p));
-        out.insert("p_value_paired_bootstrap".into(), Value::Object(pb));
-        out.insert(
-            "compare".into(),
-            json!({"file": path.display().to_string(), "resamples": n, "metrics": cmp}),
-        );
-        comparison = Some((perm, boot));
+        _ => None,
+    };
+    let mut systems: Vec<(&str, &Evaluation)> = vec![(args.name.as_str(), &a)];
+    if let Some(b) = &b {
+        systems.push((args.compare_name.as_str(), b));
     }
-
-    if args.timings {
-        out.insert("seconds".into(), Value::Object(seconds.clone()));
+    if let Some(path) = &args.table {
+        if path.extension().is_some_and(|e| e == "md") {
+            rad3d_prefix::io::write_atomic(path, table_markdown(&systems)?.as_bytes())?;
+        } else {
+            write_table_csv(path, &systems)?;
+        }
+    }
+    if let Some(path) = &args.per_sample {
+        a.write_per_sample_csv(path)?;
+    }
+    if let Some(path) = &args.plot {
+        write_interval_chart(path, &systems)?;
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&Value::Object(out))?);
-        return Ok(Outcome::Done);
+        println!("{}", serde_json::to_string_pretty(&a)?);
+    } else {
+        print_table(&a, &args.tokenize);
     }
+    Ok(Outcome::Done)
+}
+
+/// The human-readable table: every value, its interval and the comparison with B.
+fn print_table(ev: &Evaluation, tokenize: &str) {
     println!(
-        "{} report pairs; pycocoevalcap metrics on `{}`-tokenized text",
-        corpus.len(),
-        args.tokenize
+        "{} report pairs; pycocoevalcap metrics on `{tokenize}`-tokenized text; sacreBLEU {}",
+        ev.samples, ev.sacrebleu_signature
     );
-    if let Some(note) = &meteor_note {
+    if let Some(note) = &ev.meteor_note {
         println!("note: {note}");
     }
-    let mut header = format!("{:<10} {:>9}", "metric", "A");
-    if cis.is_some() {
+    let mut header = format!("{:<12} {:>9}", "metric", "A");
+    if ev.bootstrap.is_some() {
         header.push_str(&format!("  {:>21}", "95% CI"));
     }
-    if comparison.is_some() {
+    if ev.compare.is_some() {
         header.push_str(&format!(
             "  {:>9} {:>9} {:>21} {:>8}",
             "B", "B-A", "95% CI of B-A", "p(perm)"
         ));
     }
     println!("{header}");
-    for (k, (name, v)) in a.scores().iter().enumerate() {
-        let mut line = format!("{name:<10} {v:>9.4}");
-        if let Some(interval) = cis.as_ref().and_then(|c| c[k].ci) {
-            line.push_str(&format!(
-                "  [{:>9.4}, {:>9.4}]",
-                interval.lower, interval.upper
-            ));
+    for (k, (name, v)) in ev.values.iter().enumerate() {
+        let mut line = format!("{name:<12} {v:>9.4}");
+        if let Some(c) = &ev.bootstrap {
+            let i = c.intervals[k].interval;
+            line.push_str(&format!("  [{:>9.4}, {:>9.4}]", i.lower, i.upper));
         }
-        if let Some((perm, boot)) = &comparison {
+        if let Some(c) = &ev.compare {
+            let (perm, boot) = (&c.permutation[k], &c.bootstrap[k]);
             line.push_str(&format!(
                 "  {:>9.4} {:>+9.4} [{:>+9.4}, {:>+9.4}] {:>8.4}",
-                perm[k].b,
-                boot[k].delta.point,
-                boot[k].delta.lower,
-                boot[k].delta.upper,
-                perm[k].p_value
+                perm.b, boot.delta.point, boot.delta.lower, boot.delta.upper, perm.p_value
             ));
         }
         println!("{line}");
     }
-    if args.timings {
-        println!("seconds: {}", Value::Object(seconds));
+    if let Some(seconds) = &ev.seconds {
+        println!("seconds: {seconds:?}");
     }
-    Ok(Outcome::Done)
 }

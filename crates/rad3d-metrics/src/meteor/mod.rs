@@ -10,9 +10,11 @@
 //!
 //! The data (synonym tables, function words, nonbreaking prefixes, the
 //! paraphrase table) are read from a directory laid out as the jar's
-//! resources (see [`MeteorResources`]). Without the synonym and paraphrase
-//! data the scorer falls back to exact + stem matching and says so
-//! ([`MeteorMode`]); those scores are then not comparable to the jar's.
+//! resources (see [`MeteorResources`]), found at run time by
+//! [`MeteorResources::locate`]. [`Meteor::new`] without the synonym and paraphrase
+//! data falls back to exact + stem matching and says so ([`MeteorMode`]); those
+//! scores are then not comparable to the jar's. [`MeteorSource::load`] never falls
+//! back: missing data is an error unless exact + stem matching is asked for.
 //! The first load parses the 62 MB paraphrase table (a few seconds) and
 //! leaves its flat binary layout beside it (`paraphrase-en.gz.rad3d-index`);
 //! later loads memory-map that file (milliseconds) and read only the pages a
@@ -41,6 +43,7 @@ mod stages;
 pub mod stats;
 pub mod synonym;
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -88,6 +91,56 @@ impl MeteorResources {
         Self { dir }
     }
 
+    /// The directories [`locate`](Self::locate) searches, in order:
+    /// `$RAD3D_ASSETS/meteor`, the per-user data directory
+    /// (`$XDG_DATA_HOME/rad3d/assets/meteor`, else `$HOME/.local/share/rad3d/assets/meteor`),
+    /// then the development checkout's `target/assets/meteor` (fixed at compile time).
+    /// Unset or empty variables contribute no directory.
+    pub fn search_path() -> Vec<PathBuf> {
+        search_path_with(|k| std::env::var_os(k), dev_checkout_dir())
+    }
+
+    /// The first directory of [`search_path`](Self::search_path) that holds METEOR's full
+    /// data ([`is_complete`](Self::is_complete)).
+    ///
+    /// # Errors
+    /// [`MetricsError::MeteorDataMissing`] listing every directory searched when none does;
+    /// there is no silent fallback to exact + stem matching (ask for it with
+    /// [`MeteorSource::ExactStemOnly`]).
+    pub fn locate() -> Result<Self> {
+        Self::locate_in(&Self::search_path())
+    }
+
+    /// The first of `dirs` that holds METEOR's full data.
+    ///
+    /// # Errors
+    /// [`MetricsError::MeteorDataMissing`] listing `dirs` when none does.
+    pub fn locate_in(dirs: &[PathBuf]) -> Result<Self> {
+        dirs.iter()
+            .map(Self::from_dir)
+            .find(Self::is_complete)
+            .ok_or_else(|| MetricsError::MeteorDataMissing {
+                searched: dirs.to_vec(),
+            })
+    }
+
+    /// The files full METEOR 1.5 reads (the paraphrase table's index is derived from the
+    /// table and need not exist).
+    pub fn required_files(&self) -> [PathBuf; 5] {
+        [
+            self.function_words(),
+            self.nonbreaking_prefixes(),
+            self.synsets(),
+            self.exceptions(),
+            self.paraphrase_table(),
+        ]
+    }
+
+    /// Whether every one of [`required_files`](Self::required_files) exists.
+    pub fn is_complete(&self) -> bool {
+        self.required_files().iter().all(|f| f.is_file())
+    }
+
     /// The function-word list.
     pub fn function_words(&self) -> PathBuf {
         self.dir.join("function/english.words")
@@ -111,6 +164,69 @@ impl MeteorResources {
     /// The gzipped paraphrase table.
     pub fn paraphrase_table(&self) -> PathBuf {
         self.dir.join("paraphrase-en.gz")
+    }
+}
+
+/// The development checkout's asset directory, fixed at compile time (what
+/// [`MeteorResources::default_location`] uses without `RAD3D_ASSETS`).
+fn dev_checkout_dir() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // crates/rad3d-metrics → the workspace root, spelled without `..` in error messages.
+    manifest
+        .ancestors()
+        .nth(2)
+        .unwrap_or(manifest)
+        .join("target/assets/meteor")
+}
+
+/// [`MeteorResources::search_path`] with the environment given as `var` (so tests need not
+/// change the process environment) and the checkout directory as `dev`.
+fn search_path_with(var: impl Fn(&str) -> Option<OsString>, dev: PathBuf) -> Vec<PathBuf> {
+    let var = |k: &str| var(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let mut out = Vec::new();
+    if let Some(assets) = var("RAD3D_ASSETS") {
+        out.push(assets.join("meteor"));
+    }
+    let data_home = var("XDG_DATA_HOME").or_else(|| var("HOME").map(|h| h.join(".local/share")));
+    if let Some(data) = data_home {
+        out.push(data.join("rad3d/assets/meteor"));
+    }
+    out.push(dev);
+    out
+}
+
+/// Where a [`Meteor`] scorer gets its data.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum MeteorSource {
+    /// The first complete directory of [`MeteorResources::search_path`].
+    #[default]
+    Locate,
+    /// This directory, which must hold the full data.
+    Dir(PathBuf),
+    /// No data: exact + stem matching only, asked for explicitly (scores are not METEOR
+    /// 1.5's).
+    ExactStemOnly,
+}
+
+impl MeteorSource {
+    /// Loads the scorer. Missing data is an error, never a silent fallback.
+    ///
+    /// # Errors
+    /// [`MetricsError::MeteorDataMissing`] naming the directories searched when the data
+    /// are incomplete; whatever [`Meteor::new`] reports for unreadable files.
+    pub fn load(&self) -> Result<Meteor> {
+        let resources = match self {
+            Self::ExactStemOnly => return Ok(Meteor::exact_stem_only()),
+            Self::Locate => MeteorResources::locate()?,
+            Self::Dir(dir) => MeteorResources::locate_in(std::slice::from_ref(dir))?,
+        };
+        let meteor = Meteor::new(&resources)?;
+        if meteor.mode() != MeteorMode::Full {
+            return Err(MetricsError::MeteorDataMissing {
+                searched: vec![resources.dir],
+            });
+        }
+        Ok(meteor)
     }
 }
 
@@ -454,6 +570,66 @@ fn stdio_fields(refs: &[&str], hyp: &str) -> (Vec<String>, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn search_path_order_and_missing_data_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let assets = tmp.path().join("assets");
+        let xdg = tmp.path().join("xdg");
+        let dev = tmp.path().join("checkout/target/assets/meteor");
+        let env = |k: &str| match k {
+            "RAD3D_ASSETS" => Some(assets.clone().into_os_string()),
+            "XDG_DATA_HOME" => Some(xdg.clone().into_os_string()),
+            "HOME" => Some("/home/u".into()),
+            _ => None,
+        };
+        let dirs = search_path_with(env, dev.clone());
+        assert_eq!(
+            dirs,
+            [
+                assets.join("meteor"),
+                xdg.join("rad3d/assets/meteor"),
+                dev.clone()
+            ]
+        );
+        let e = MeteorResources::locate_in(&dirs).unwrap_err();
+        let msg = e.to_string();
+        assert!(matches!(&e, MetricsError::MeteorDataMissing { searched } if searched == &dirs));
+        for d in &dirs {
+            assert!(msg.contains(&d.display().to_string()), "{msg}");
+        }
+        // Without XDG_DATA_HOME: $HOME/.local/share; empty variables count as unset.
+        let env = |k: &str| match k {
+            "RAD3D_ASSETS" => Some("".into()),
+            "HOME" => Some("/home/u".into()),
+            _ => None,
+        };
+        assert_eq!(
+            search_path_with(env, dev.clone()),
+            [
+                PathBuf::from("/home/u/.local/share/rad3d/assets/meteor"),
+                dev.clone()
+            ]
+        );
+        // The first complete directory wins; a partial one is skipped.
+        let partial = MeteorResources::from_dir(xdg.join("rad3d/assets/meteor"));
+        std::fs::create_dir_all(partial.dir.join("function")).unwrap();
+        std::fs::write(partial.function_words(), "a\n").unwrap();
+        let full = MeteorResources::from_dir(&dev);
+        for f in full.required_files() {
+            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+            std::fs::write(f, "").unwrap();
+        }
+        assert!(!partial.is_complete() && full.is_complete());
+        assert_eq!(MeteorResources::locate_in(&dirs).unwrap(), full);
+        // A named directory without data is an error, not exact + stem matching.
+        let e = MeteorSource::Dir(assets.join("meteor")).load().unwrap_err();
+        assert!(matches!(e, MetricsError::MeteorDataMissing { .. }), "{e:?}");
+        assert_eq!(
+            MeteorSource::ExactStemOnly.load().unwrap().mode(),
+            MeteorMode::ExactStem
+        );
+    }
 
     #[test]
     fn stdio_fields_follow_the_protocol() {
