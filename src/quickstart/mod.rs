@@ -28,12 +28,14 @@ use crate::error::Result;
 
 mod classifier;
 mod cohort;
+mod ct_rate;
 mod decoder;
 mod scoring;
 
 use classifier::{ClassifierStage, classifier_stage};
 use cohort::{FINDINGS, Study, cohort, encode_cohort, io, templates};
 pub use cohort::{quickstart_encoder, quickstart_preprocess};
+pub use ct_rate::write_ct_rate_layout;
 pub use decoder::LM_DIR;
 use decoder::pretrain_decoder;
 use scoring::{SystemScores, score_reports, trainable_params};

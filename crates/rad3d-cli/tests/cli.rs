@@ -223,3 +223,80 @@ fn train_refuses_missing_validation_data_and_mixed_splits_before_writing() {
     );
     assert!(!dir.path().join("run").exists());
 }
+
+#[test]
+fn evaluate_names_missing_columns_unmatched_ids_and_missing_meteor_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let refs = dir.path().join("validation_reports.csv");
+    std::fs::write(
+        &refs,
+        "VolumeName,Findings_EN\nvalid_1_a_1.nii.gz,No effusion.\nvalid_2_a_1.nii.gz,Cardiomegaly.\n",
+    )
+    .unwrap();
+    let hyps = dir.path().join("reports_valid.csv");
+    std::fs::write(
+        &hyps,
+        "VolumeName,generated,reference\nvalid_1_a_1,No effusion.,x\nvalid_9_a_1,Cardiomegaly.,y\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "evaluate",
+            "--refs",
+            refs.to_str().unwrap(),
+            "--hyps",
+            hyps.to_str().unwrap(),
+            "--meteor-approx",
+        ];
+        args.extend_from_slice(extra);
+        rad3d(&args)
+    };
+    let out = run(&["--text-column", "Impressions_EN"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("Impressions_EN") && err.contains("validation_reports.csv"),
+        "{err}"
+    );
+    // `valid_1_a_1.nii.gz` joins `valid_1_a_1`; `valid_2`/`valid_9` are listed.
+    let out = run(&["--text-column", "Findings_EN"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("valid_2_a_1") && err.contains("valid_9_a_1"),
+        "{err}"
+    );
+    assert!(!err.contains("\"valid_1_a_1"), "{err}");
+
+    // METEOR without its data is an error unless asked for, and then said.
+    std::fs::write(
+        &hyps,
+        "VolumeName,generated\nvalid_1_a_1,No effusion.\nvalid_2_a_1,Cardiomegaly.\n",
+    )
+    .unwrap();
+    let empty = dir.path().join("no-meteor");
+    std::fs::create_dir(&empty).unwrap();
+    let out = rad3d(&[
+        "evaluate",
+        "--refs",
+        refs.to_str().unwrap(),
+        "--hyps",
+        hyps.to_str().unwrap(),
+        "--meteor-dir",
+        empty.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no-meteor"), "{}", stderr(&out));
+    let out = run(&["--text-column", "Findings_EN", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["samples"], 2);
+    assert!(
+        json["meteor_note"].as_str().unwrap().contains("exact"),
+        "{json}"
+    );
+    assert!(
+        (json["bleu_1"].as_f64().unwrap() - 1.0).abs() < 1e-9,
+        "{json}"
+    );
+}

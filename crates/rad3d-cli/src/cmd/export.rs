@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use burn::backend::Flex;
 use rad3d_prefix::ctvit::CtVit;
+use rad3d_prefix::llm::CausalLm;
 use rad3d_prefix::model::{PrefixModel, PromptIds, load_record};
 use rad3d_prefix::pipeline::{PIPELINE_FILE, Pipeline, PipelineConfig, load_encoder};
 use rad3d_prefix::train::RunDir;
@@ -106,6 +107,18 @@ pub(crate) fn run(args: Args) -> Result<Outcome> {
     if run_model.variant.llm_trainable() {
         model.llm = load_record(model.llm, &checkpoint.join("llm.mpk"), &device)?;
     }
+    // A report may fill what the LLM's positions leave after the prefix and prompt.
+    let room = CausalLm::max_positions(&model.llm).saturating_sub(model.prefix_len());
+    let max_new_tokens = if args.max_new_tokens > room {
+        tracing::warn!(
+            "--max-new-tokens {} exceeds the {room} positions the LLM has left after the \
+             prefix; reports stop at {room} tokens",
+            args.max_new_tokens
+        );
+        room
+    } else {
+        args.max_new_tokens
+    };
     let config = PipelineConfig {
         preprocess: Preprocess::ct_clip().with_target_shape(encoder_config.input_shape()),
         encoder: encoder_config,
@@ -115,7 +128,7 @@ pub(crate) fn run(args: Args) -> Result<Outcome> {
         projector: run_model.projector.clone(),
         projector_weights,
         llm: run_model.llm.clone(),
-        max_new_tokens: args.max_new_tokens,
+        max_new_tokens,
     };
     let pipeline = Pipeline::from_parts(
         config, encoder, classifier, labels, model, tokenizer, &device,

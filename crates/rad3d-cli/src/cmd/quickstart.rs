@@ -12,7 +12,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use burn::backend::Autodiff;
 use burn::tensor::backend::Backend;
-use rad3d_prefix::quickstart::{QuickstartConfig, run as run_quickstart};
+use rad3d_prefix::quickstart::{QuickstartConfig, run as run_quickstart, write_ct_rate_layout};
 
 use crate::device::{DeviceChoice, OnBackend, run_on};
 use crate::outcome::Outcome;
@@ -35,6 +35,17 @@ pub(crate) struct Args {
     /// Smaller cohort and fewer epochs (what the test suite runs).
     #[arg(long)]
     fast: bool,
+    /// Stop after pre-training the small LM (saved as `OUT/lm/llm.json`, usable as
+    /// `rad3d train --llm`): no variants are trained.
+    #[arg(long)]
+    decoder_only: bool,
+    /// Instead of running, write a CT-RATE-shaped folder of synthetic studies here (the
+    /// layout and quirks `docs/ct-rate.md` expects) and stop.
+    #[arg(long, conflicts_with_all = ["decoder_only", "json", "llm"])]
+    ct_rate_layout: Option<PathBuf>,
+    /// Training and validation studies of --ct-rate-layout.
+    #[arg(long, value_delimiter = ',', default_value = "16,8")]
+    layout_studies: Vec<usize>,
     /// Where the models run: cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
     device: DeviceChoice,
@@ -44,6 +55,17 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args) -> Result<Outcome> {
     // Training reallocates the same large buffers every step: keep them in the process.
     rad3d_prefix::train::keep_freed_memory();
+    if let Some(dir) = &args.ct_rate_layout {
+        let [n_train, n_valid] = args.layout_studies[..] else {
+            return crate::outcome::usage("--layout-studies takes TRAIN,VALID, e.g. 16,8");
+        };
+        write_ct_rate_layout(dir, n_train, n_valid, args.seed)?;
+        tracing::info!(
+            "wrote a CT-RATE-shaped folder of {n_train} train / {n_valid} valid studies to {}",
+            dir.display()
+        );
+        return Ok(Outcome::Done);
+    }
     let device = args.device;
     run_on(device, Quickstart(args))
 }
@@ -63,6 +85,9 @@ impl OnBackend for Quickstart {
         };
         config.seed = args.seed;
         config.llm = args.llm.clone();
+        if args.decoder_only {
+            config.variants.clear();
+        }
         let start = Instant::now();
         let mut progress = |line: &str| {
             if !crate::logging::quiet() {

@@ -278,7 +278,7 @@ fn train_on<B: Backend>(args: Args, device: B::Device) -> Result<Outcome> {
     if args.sweep {
         return sweep_only::<B>(&args, variant, &device);
     }
-    let resume = args.resume.is_some();
+    let mut resume = args.resume.is_some();
     let args = args.absolute()?;
     let need = |o: &Option<PathBuf>, flag: &str| match o {
         Some(p) => Ok(p.clone()),
@@ -343,6 +343,19 @@ fn train_on<B: Backend>(args: Args, device: B::Device) -> Result<Outcome> {
              without a best checkpoint and validation reports",
             reports.display()
         ));
+    }
+    if !resume && out.join(ARGS_FILE).exists() {
+        // The same command again continues its run; another one never overwrites it.
+        let stored = resumed_args(&out)?;
+        if serde_json::to_value(&stored)? != serde_json::to_value(&args)? {
+            return usage(format!(
+                "--out {}: holds a run with other settings (see its {ARGS_FILE}); continue it \
+                 with --resume {0} or choose another --out",
+                out.display()
+            ));
+        }
+        tracing::info!("{} holds this run: resuming it", out.display());
+        resume = true;
     }
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     if !resume {

@@ -1,0 +1,161 @@
+//! `docs/ct-rate.md` as a test: a CT-RATE-shaped folder of phantoms (with CT-RATE's
+//! quirks: metadata spacing and rescale that override wrong headers, a volume listed
+//! twice) goes through `scripts/ct-rate-smoke.sh`, which runs the document's commands as
+//! written, and the summary, tables, figures and new reports are checked.
+
+use std::path::Path;
+use std::process::Command;
+
+fn rad3d() -> &'static str {
+    env!("CARGO_BIN_EXE_rad3d")
+}
+
+fn unit(x: &serde_json::Value, what: &str) -> f64 {
+    let v = x.as_f64().unwrap_or_else(|| panic!("{what}: {x}"));
+    assert!((0.0..=1.0).contains(&v), "{what} = {v}");
+    v
+}
+
+#[test]
+fn the_documented_ct_rate_workflow_runs_end_to_end() {
+    let assets = rad3d_testutil::assets();
+    if !rad3d_testutil::available(&assets.join("meteor"), "METEOR data")
+        || !rad3d_testutil::available(&assets.join("all-MiniLM-L6-v2"), "all-MiniLM-L6-v2")
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (data, out) = (dir.path().join("ct-rate"), dir.path().join("work"));
+    let status = Command::new(rad3d())
+        .args(["quickstart", "--ct-rate-layout"])
+        .arg(&data)
+        .args(["--layout-studies", "16,8", "-q"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let smoke = || {
+        Command::new("bash")
+            .arg(rad3d_testutil::workspace().join("scripts/ct-rate-smoke.sh"))
+            .arg(&data)
+            .arg(&out)
+            .env("RAD3D", rad3d())
+            .env("RAD3D_ASSETS", &assets)
+            .output()
+            .unwrap()
+    };
+    let run = smoke();
+    let log = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "smoke script failed:\n{log}");
+
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    for variant in ["v2", "v3"] {
+        let v = &summary["variants"][variant];
+        for metric in ["bleu_4", "meteor", "rouge_l", "bertscore_f"] {
+            let value = unit(&v[metric], &format!("{variant} {metric}"));
+            let ci = &v["ci"][metric];
+            let (lo, hi) = (unit(&ci["lower"], "lower"), unit(&ci["upper"], "upper"));
+            assert!(lo <= hi, "{variant} {metric}: [{lo}, {hi}]");
+            assert!(value > 0.0, "{variant} {metric} = 0: nothing was generated");
+            unit(&summary["compare"]["v3_vs_v2"][metric], "p-value");
+        }
+    }
+
+    // The metadata overrides wrong headers: every volume was encoded, the duplicate once.
+    let cache = rad3d_prefix::ctvit::cache::EmbeddingCache::open(out.join("cache/train")).unwrap();
+    assert_eq!(cache.len(), 16);
+    assert!(!out.join("cache/train/errors.tsv").exists());
+
+    // Fig. 7 and Table 4 / Fig. 8 artefacts.
+    let per_label = std::fs::read_to_string(out.join("classifier/per_label.csv")).unwrap();
+    assert_eq!(per_label.lines().count(), 1 + 18 + 2, "{per_label}");
+    for file in ["classifier/per_label.svg", "fig8.svg"] {
+        let svg = std::fs::read_to_string(out.join(file)).unwrap();
+        assert!(svg.contains("<svg"), "{file}");
+    }
+    let table = std::fs::read_to_string(out.join("table4.md")).unwrap();
+    assert!(
+        table.contains("V-3") && table.contains("V-2") && table.contains("BERTScore"),
+        "{table}"
+    );
+
+    // Reports for the held-out scans: text plus CT-RATE's 18 probabilities each.
+    let reports = Path::new(summary["reports"].as_str().unwrap()).to_path_buf();
+    let mut reader = csv::Reader::from_path(&reports).unwrap();
+    let header = reader.headers().unwrap().clone();
+    assert_eq!(header.len(), 2 + 18);
+    assert_eq!(&header[2], "Medical material");
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 8);
+    for row in &rows {
+        assert!(
+            row[0].starts_with("valid_") && !row[1].trim().is_empty(),
+            "{row:?}"
+        );
+        for p in row.iter().skip(2) {
+            let p: f64 = p.parse().unwrap();
+            assert!((0.0..=1.0).contains(&p));
+        }
+    }
+
+    // Library events and epoch lines reach a log that is not a terminal.
+    assert!(log.contains("epoch 1:") && log.contains("INFO"), "{log}");
+
+    // The trainer's JSONL is accepted by evaluate and scores as its CSV does.
+    let refs = data.join("radiology_text_reports/validation_reports.csv");
+    let jsonl = Command::new(rad3d())
+        .args([
+            "evaluate",
+            "--text-column",
+            "Findings_EN",
+            "--json",
+            "--refs",
+        ])
+        .arg(&refs)
+        .arg("--hyps")
+        .arg(out.join("runs/v3/reports_valid.jsonl"))
+        .env("RAD3D_ASSETS", &assets)
+        .output()
+        .unwrap();
+    assert!(
+        jsonl.status.success(),
+        "{}",
+        String::from_utf8_lossy(&jsonl.stderr)
+    );
+    let from_jsonl: serde_json::Value = serde_json::from_slice(&jsonl.stdout).unwrap();
+    assert_eq!(from_jsonl["bleu_4"], summary["variants"]["v3"]["bleu_4"]);
+
+    // A run folder moved elsewhere resumes from another working directory.
+    let moved = dir.path().join("moved-v3");
+    std::fs::rename(out.join("runs/v3"), &moved).unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let resumed = Command::new(rad3d())
+        .args(["train", "--resume"])
+        .arg(&moved)
+        .current_dir(elsewhere.path())
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&resumed.stderr);
+    assert!(resumed.status.success(), "{log}");
+    assert!(log.contains("resuming step=8"), "{log}");
+    assert!(moved.join("reports_valid.csv").exists());
+    assert!(
+        !out.join("runs/v3").exists(),
+        "nothing written to the old place"
+    );
+    std::fs::rename(&moved, out.join("runs/v3")).unwrap();
+
+    // Re-running resumes: every stage finds its outputs and the summary is rewritten.
+    let again = smoke();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let log = String::from_utf8_lossy(&again.stderr);
+    assert!(log.contains("16 already cached"), "{log}");
+    assert!(log.contains("8 volumes already reported"), "{log}");
+    let rows = csv::Reader::from_path(&reports).unwrap().records().count();
+    assert_eq!(rows, 8, "no report written twice");
+}
