@@ -126,6 +126,59 @@ fn the_documented_ct_rate_workflow_runs_end_to_end() {
     let from_jsonl: serde_json::Value = serde_json::from_slice(&jsonl.stdout).unwrap();
     assert_eq!(from_jsonl["bleu_4"], summary["variants"]["v3"]["bleu_4"]);
 
+    // The seed covers every initialisation: the same settings train the same run.
+    let stored: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("runs/v2/args.json")).unwrap())
+            .unwrap();
+    let path = |k: &str| stored[k].as_str().unwrap().to_string();
+    let number = |k: &str| stored[k].to_string();
+    let again_dir = dir.path().join("v2-again");
+    let twin = Command::new(rad3d())
+        .args(["train", "--variant", "v2", "--generate-tokens", "0", "-q"])
+        .args([
+            "--cache",
+            &path("cache"),
+            "--valid-cache",
+            &path("valid_cache"),
+        ])
+        .args(["--reports", &path("reports"), "--labels", &path("labels")])
+        .args(["--valid-reports", &path("valid_reports")])
+        .args(["--valid-labels", &path("valid_labels")])
+        .args(["--classifier", &path("classifier"), "--llm", &path("llm")])
+        .args(["--epochs", &number("epochs"), "--lr", &number("lr")])
+        .args([
+            "--batch",
+            &number("batch"),
+            "--prefix-len",
+            &number("prefix_len"),
+        ])
+        .args([
+            "--layers",
+            &number("layers"),
+            "--max-tokens",
+            &number("max_tokens"),
+        ])
+        .args(["--seed", &number("seed"), "--out"])
+        .arg(&again_dir)
+        .output()
+        .unwrap();
+    assert!(
+        twin.status.success(),
+        "{}",
+        String::from_utf8_lossy(&twin.stderr)
+    );
+    let losses = |run: &Path| -> Vec<String> {
+        std::fs::read_to_string(run.join("metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter_map(|v| v.get("loss").map(ToString::to_string))
+            .collect()
+    };
+    let (a, b) = (losses(&out.join("runs/v2")), losses(&again_dir));
+    assert!(!a.is_empty());
+    assert_eq!(a, b, "same seed, different training");
+
     // A run folder moved elsewhere resumes from another working directory.
     let moved = dir.path().join("moved-v3");
     std::fs::rename(out.join("runs/v3"), &moved).unwrap();

@@ -87,6 +87,30 @@ pub fn resolve(dest: &Path) -> Option<PathBuf> {
     old.join(MANIFEST).exists().then_some(old)
 }
 
+/// Removes the temporary folders that checkpoint writes killed mid-way left in `dir`
+/// (`.<name>.tmp-<pid>`, see `rad3d_io::temp_path`); returns how many. Called when a run
+/// starts, before anything of its own is being written.
+pub fn remove_stale_temporaries(dir: &Path) -> Result<usize> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(0);
+    };
+    let mut removed = 0;
+    for entry in entries.filter_map(|e| e.ok()) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && name.contains(".tmp-") {
+            let path = entry.path();
+            let result = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            result.map_err(io_err(&path))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 /// Checks every file of a checkpoint folder against its manifest (existence, size,
 /// SHA-256). Errors name the file and what differs.
 pub fn verify(dir: &Path) -> Result<Manifest> {
@@ -99,6 +123,13 @@ pub fn verify(dir: &Path) -> Result<Manifest> {
         path: mpath.clone(),
         reason: format!("malformed manifest: {e}"),
     })?;
+    // Every checkpoint holds files: an empty list would verify nothing.
+    if manifest.files.is_empty() {
+        return Err(TrainError::Checkpoint {
+            path: mpath,
+            reason: "the manifest lists no files".into(),
+        });
+    }
     for (name, want) in &manifest.files {
         let p = dir.join(name);
         if !p.is_file() {

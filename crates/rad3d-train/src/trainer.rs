@@ -14,7 +14,7 @@ use burn::tensor::{ElementConversion, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::batch::{EncodedExample, TokenBatch, epoch_order};
-use crate::checkpoint::{resolve, verify, write_atomic};
+use crate::checkpoint::{remove_stale_temporaries, resolve, verify, write_atomic};
 use crate::error::{Result, TrainError, io_err};
 use crate::model::TrainModel;
 use crate::observer::{EpochMetrics, StepMetrics, TrainObserver};
@@ -322,6 +322,35 @@ pub fn read_state(dir: &Path) -> Result<TrainState> {
     })
 }
 
+/// The verified checkpoint a resumed run continues from: `last/`, or `best/` when `last/`
+/// is missing or damaged. A run asked to resume never silently starts over: with neither
+/// it is an error naming what was found.
+fn resume_point(run: &RunDir) -> Result<PathBuf> {
+    let mut problems = Vec::new();
+    for candidate in [run.last(), run.best()] {
+        match resolve(&candidate) {
+            Some(dir) => match verify(&dir) {
+                Ok(_) => {
+                    if !problems.is_empty() {
+                        tracing::warn!(
+                            dir = %dir.display(),
+                            "resuming from the best checkpoint: {}",
+                            problems.join("; ")
+                        );
+                    }
+                    return Ok(dir);
+                }
+                Err(e) => problems.push(e.to_string()),
+            },
+            None => problems.push(format!("{}: no checkpoint", candidate.display())),
+        }
+    }
+    Err(TrainError::Checkpoint {
+        path: run.last(),
+        reason: format!("nothing to resume from: {}", problems.join("; ")),
+    })
+}
+
 /// Loads the trainable weights of a verified checkpoint folder into `model`.
 pub fn load_weights<B: AutodiffBackend, M: TrainModel<B>>(
     model: M,
@@ -369,13 +398,19 @@ pub fn train<B: AutodiffBackend, M: TrainModel<B>>(
 
     let mut state = TrainState::default();
     let mut resumed_from_step = None;
+    let stale = remove_stale_temporaries(&run_dir.join("checkpoints"))?;
+    if stale > 0 {
+        tracing::info!(
+            stale,
+            "removed temporary folders of interrupted checkpoint writes"
+        );
+    }
     let existing = if config.resume {
-        resolve(&run.last())
+        Some(resume_point(&run)?)
     } else {
         None
     };
     let metrics = if let Some(dir) = existing {
-        verify(&dir)?;
         state = read_state(&dir)?;
         model = model.load_trainable(&dir, device)?;
         let stem = dir.join("optimizer");

@@ -249,16 +249,58 @@ fn corrupted_checkpoint_is_detected_not_loaded() {
         lr: 1e-3,
         ..Default::default()
     };
-    run(&dir, &config, 1).unwrap();
-    let file = RunDir(dir.clone()).last().join("projector.mpk");
-    let mut bytes = std::fs::read(&file).unwrap();
-    let mid = bytes.len() / 2;
-    bytes[mid] ^= 0x5a;
-    std::fs::write(&file, &bytes).unwrap();
-    let err = run(
+    let first = run(&dir, &config, 1).unwrap();
+    let corrupt = |file: &Path| {
+        let mut bytes = std::fs::read(file).unwrap();
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0x5a;
+        std::fs::write(file, &bytes).unwrap();
+    };
+    let run_dir = RunDir(dir.clone());
+    // A killed checkpoint write leaves a temporary folder; the next start removes it.
+    let stale = dir.join("checkpoints").join(".last.tmp-99999");
+    std::fs::create_dir_all(&stale).unwrap();
+    // A damaged `last/` falls back to the verified `best/`, never to a fresh start.
+    corrupt(&run_dir.last().join("projector.mpk"));
+    let resumed = run(
         &dir,
         &TrainConfig {
             epochs: 2,
+            resume: true,
+            ..config.clone()
+        },
+        1,
+    )
+    .unwrap();
+    assert_eq!(resumed.resumed_from_step, Some(first.state.step));
+    assert!(!stale.exists(), "stale temporary folder left behind");
+    // With both damaged, resuming is an error naming the files, not a restart.
+    corrupt(&run_dir.last().join("projector.mpk"));
+    corrupt(&run_dir.best().join("projector.mpk"));
+    let err = run(
+        &dir,
+        &TrainConfig {
+            epochs: 3,
+            resume: true,
+            ..config.clone()
+        },
+        1,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("nothing to resume")
+            && err.contains("projector.mpk")
+            && err.contains("SHA-256"),
+        "{err}"
+    );
+    // A deleted `last/` and an empty manifest in `best/`: an error as well.
+    std::fs::remove_dir_all(run_dir.last()).unwrap();
+    std::fs::write(run_dir.best().join("manifest.json"), r#"{"files": {}}"#).unwrap();
+    let err = run(
+        &dir,
+        &TrainConfig {
+            epochs: 3,
             resume: true,
             ..config
         },
@@ -266,8 +308,5 @@ fn corrupted_checkpoint_is_detected_not_loaded() {
     )
     .unwrap_err()
     .to_string();
-    assert!(
-        err.contains("projector.mpk") && err.contains("SHA-256"),
-        "{err}"
-    );
+    assert!(err.contains("lists no files"), "{err}");
 }

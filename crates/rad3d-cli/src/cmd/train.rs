@@ -17,10 +17,11 @@ use burn::tensor::backend::Backend;
 use rad3d_prefix::llm::CausalLm;
 use rad3d_prefix::model::{LlmSpec, PrefixModel, PromptIds};
 use rad3d_prefix::projector::{PrefixInput, ProjectorConfig, Variant};
+use rad3d_prefix::train::checkpoint::resolve;
 use rad3d_prefix::train::{
-    EpochMetrics, Manifest, PAPER_DEPTHS, PAPER_PREFIX_LENS, SkipCounts, Split, StepMetrics,
-    TrainConfig, TrainObserver, encode_examples, generate_reports, read_csv_header, sweep, train,
-    write_reports_csv, write_reports_jsonl,
+    EpochMetrics, Manifest, PAPER_DEPTHS, PAPER_PREFIX_LENS, RunDir, SkipCounts, Split,
+    StepMetrics, TrainConfig, TrainObserver, encode_examples, generate_reports, read_csv_header,
+    sweep, train, write_reports_csv, write_reports_jsonl,
 };
 use serde::{Deserialize, Serialize};
 
@@ -354,8 +355,19 @@ fn train_on<B: Backend>(args: Args, device: B::Device) -> Result<Outcome> {
                 out.display()
             ));
         }
-        tracing::info!("{} holds this run: resuming it", out.display());
-        resume = true;
+        let run = RunDir(out.clone());
+        if [run.last(), run.best()]
+            .iter()
+            .any(|d| resolve(d).is_some())
+        {
+            tracing::info!("{} holds this run: resuming it", out.display());
+            resume = true;
+        } else {
+            tracing::info!(
+                "{} holds this run without a checkpoint: starting it over",
+                out.display()
+            );
+        }
     }
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     if !resume {
@@ -422,6 +434,9 @@ fn train_on<B: Backend>(args: Args, device: B::Device) -> Result<Outcome> {
         "variant {variant}: projector {} trainable parameters",
         projector.num_params()
     );
+    // The projector's initial weights come from the run's seed: two runs with the same
+    // settings are the same run.
+    <Autodiff<B> as Backend>::seed(&device, args.seed);
     let model = PrefixModel::new(variant, &projector, llm, prompt, &device)?;
     let config = TrainConfig {
         epochs: args.epochs,
