@@ -323,6 +323,41 @@ pub(crate) fn param<B: Backend, const D: usize>(
 /// Checks a source against the tensors a model expects, before anything is read:
 /// every missing and every mis-shaped tensor is reported (by name, with the file), and
 /// leftovers not matched by `ignore` are reported as unexpected.
+/// Refuses a declared layer count that the weights do not hold, before anything is sized
+/// from it: a `num_hidden_layers` (or GGUF `block_count`) of 1e9 would otherwise build
+/// name lists and weights for layers that do not exist before the missing-tensor check.
+/// `prefix` is where layer indices start in tensor names (`model.layers.`, `h.`).
+pub(crate) fn check_layer_count(
+    source: &dyn TensorSource,
+    prefixes: &[&str],
+    declared: usize,
+    field: &str,
+) -> Result<()> {
+    let layers: BTreeSet<usize> = source
+        .names()
+        .iter()
+        .filter_map(|name| {
+            let rest = prefixes.iter().find_map(|p| name.strip_prefix(p))?;
+            rest.split('.').next()?.parse().ok()
+        })
+        .collect();
+    let contiguous = layers.last().is_none_or(|&max| max + 1 == layers.len());
+    if layers.len() != declared || !contiguous {
+        return Err(crate::error::LlmError::Config {
+            path: source.origin().to_path_buf(),
+            field: field.to_string(),
+            reason: format!(
+                "{declared} layers declared, the weights hold layers {}",
+                match (layers.first(), layers.last()) {
+                    (Some(a), Some(b)) => format!("{a}..={b} ({} in all)", layers.len()),
+                    _ => "none".to_string(),
+                }
+            ),
+        });
+    }
+    Ok(())
+}
+
 pub(crate) fn check_tensors(
     source: &dyn TensorSource,
     expected: &[(String, Vec<usize>)],

@@ -12,7 +12,9 @@ use burn::tensor::backend::Backend;
 use super::{Gpt2, Gpt2Block, Gpt2Config};
 use crate::error::Result;
 use crate::kernels::Kernels;
-use crate::weights::{RandomSource, TensorSource, check_tensors, param, take_checked};
+use crate::weights::{
+    RandomSource, TensorSource, check_layer_count, check_tensors, param, take_checked,
+};
 
 impl Gpt2Config {
     /// Every tensor a HF checkpoint of this config holds (without the `transformer.`
@@ -66,6 +68,12 @@ pub fn gpt2_from_tensors<B: Backend>(
     device: &B::Device,
 ) -> Result<Gpt2<B>> {
     config.validate(source.origin())?;
+    check_layer_count(
+        &*source,
+        &["transformer.h.", "h."],
+        config.num_layers,
+        "n_layer",
+    )?;
     let prefix = if source.shape("transformer.wte.weight").is_some() {
         "transformer."
     } else {

@@ -8,7 +8,9 @@ use super::{Llama, LlamaBlock, LlamaConfig};
 use crate::error::Result;
 use crate::kernels::Kernels;
 use crate::rope::Rope;
-use crate::weights::{HostTensor, RandomSource, TensorSource, check_tensors, param, take_checked};
+use crate::weights::{
+    HostTensor, RandomSource, TensorSource, check_layer_count, check_tensors, param, take_checked,
+};
 
 impl LlamaConfig {
     /// Every tensor a HF checkpoint of this config holds, with its HF shape.
@@ -101,6 +103,12 @@ pub fn llama_from_tensors<B: Backend>(
     device: &B::Device,
 ) -> Result<Llama<B>> {
     config.validate(source.origin())?;
+    check_layer_count(
+        &*source,
+        &["model.layers."],
+        config.num_layers,
+        "num_hidden_layers",
+    )?;
     let tied = config.tie_word_embeddings;
     check_tensors(&*source, &config.hf_tensor_shapes(), &|name| {
         name.ends_with("rotary_emb.inv_freq") || (tied && name == "lm_head.weight")
