@@ -286,3 +286,39 @@ fn unknown_globals_are_refused_not_executed() {
     assert!(matches!(err, IoError::UnsupportedPickle { .. }), "{err}");
     assert!(err.to_string().contains("os.system"), "{err}");
 }
+
+/// The shared CT-CLIP fixtures: `ctvit_tiny.pt` and `ctvit_tiny_strided.pt` (28 weights
+/// saved as transposed views) hold the same weights as `ctvit_tiny.safetensors`.
+#[test]
+fn ctclip_fixture_checkpoints_match_their_safetensors() {
+    let dir = std::env::var_os("RAD3D_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"))
+        .join("ctvit");
+    let Ok(reference) = CheckpointReader::open(dir.join("ctvit_tiny.safetensors")) else {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "fixtures missing at {} under CI",
+            dir.display()
+        );
+        eprintln!("skipping: no fixtures at {}", dir.display());
+        return;
+    };
+    for file in ["ctvit_tiny.pt", "ctvit_tiny_strided.pt"] {
+        let mut pt = CheckpointReader::open(dir.join(file)).unwrap();
+        pt.set_prefix("state_dict.");
+        let names = pt.names();
+        assert!(names.len() > 50, "{file}: {} tensors", names.len());
+        for name in names {
+            let got = pt.read_f32(&name).unwrap();
+            let want = reference.read_f32(&name).unwrap();
+            assert_eq!(got.shape, want.shape, "{file}/{name}");
+            assert_eq!(
+                got.to_vec::<f32>().unwrap(),
+                want.to_vec::<f32>().unwrap(),
+                "{file}/{name}"
+            );
+        }
+    }
+}
