@@ -1,21 +1,20 @@
-//! Reading weight checkpoints: PyTorch `.pt`/`.pth` (zip or legacy pickle) and
-//! safetensors, recognised by content, with every floating-point dtype decoded to f32.
+//! Reading weight checkpoints: PyTorch `.pt`/`.pth` (the zip format) and safetensors,
+//! recognised by content, with every floating-point dtype decoded to f32.
 //!
-//! Safetensors files are memory-mapped and each tensor is decoded on request, so
-//! loading a large checkpoint keeps at most one decoded tensor beside the map.
+//! Safetensors files are memory-mapped and PyTorch storages are read from the zip on
+//! request, so loading a large checkpoint keeps at most one decoded tensor (and, for
+//! PyTorch, its storage) beside the file.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use burn::tensor::{DType, TensorData};
-use burn_store::TensorSnapshot;
-use burn_store::pytorch::PytorchReader;
+use burn::tensor::TensorData;
 use memmap2::Mmap;
 use safetensors::tensor::{Dtype as StDtype, Metadata};
 
 use crate::error::{IoError, Result};
+use crate::pytorch::PtFile;
 
 /// One tensor as the file stores it.
 enum Raw<'a> {
@@ -24,7 +23,8 @@ enum Raw<'a> {
         dtype: StDtype,
         shape: Vec<usize>,
     },
-    Pytorch(&'a TensorSnapshot),
+    /// A PyTorch file and the tensor's full name in it.
+    Pytorch(&'a PtFile, String),
 }
 
 enum Storage {
@@ -33,12 +33,12 @@ enum Storage {
         header_len: usize,
         metadata: Metadata,
     },
-    Pytorch(HashMap<String, TensorSnapshot>),
+    Pytorch(PtFile),
 }
 
 /// A checkpoint opened for reading, with lazy access to tensors by name.
 ///
-/// Recognises PyTorch zip/legacy pickles and safetensors by content, not extension.
+/// Recognises PyTorch zip checkpoints and safetensors by content, not extension.
 /// Names are addressed relative to a wrapper prefix (empty unless set).
 pub struct CheckpointReader {
     path: PathBuf,
@@ -73,9 +73,14 @@ impl CheckpointReader {
         };
         let is_zip = read >= 4 && &magic[..4] == b"PK\x03\x04";
         let is_pickle = read >= 2 && magic[0] == 0x80 && (2..=5).contains(&magic[1]);
-        let storage = if is_zip || is_pickle {
-            let reader = PytorchReader::new(&path).map_err(|e| not(e.to_string()))?;
-            Storage::Pytorch(reader.into_tensors())
+        let storage = if is_zip {
+            Storage::Pytorch(PtFile::open(&path)?)
+        } else if is_pickle {
+            // The pre-1.6 format (a bare pickle followed by raw storages) has not been
+            // written by torch.save for years; refusing it beats loading it unverified.
+            return Err(not(
+                "a legacy (pre-1.6) PyTorch pickle; re-save it with a current torch.save".into(),
+            ));
         } else {
             // SAFETY: the map is read-only and lives as long as the reader. Mapping a file
             // is only sound while no one modifies or truncates it: callers must not change
@@ -123,7 +128,7 @@ impl CheckpointReader {
     pub fn raw_names(&self) -> Vec<String> {
         let mut names: Vec<String> = match &self.storage {
             Storage::Safetensors { metadata, .. } => metadata.tensors().into_keys().collect(),
-            Storage::Pytorch(map) => map.keys().cloned().collect(),
+            Storage::Pytorch(pt) => pt.names().cloned().collect(),
         };
         names.sort();
         names
@@ -158,11 +163,11 @@ impl CheckpointReader {
         let full = format!("{}{name}", self.prefix);
         match &self.storage {
             Storage::Safetensors { metadata, .. } => metadata.info(&full).map(|i| i.shape.clone()),
-            Storage::Pytorch(map) => map.get(&full).map(|s| s.shape.to_vec()),
+            Storage::Pytorch(pt) => pt.shape(&full),
         }
     }
 
-    /// The stored bytes (safetensors) or snapshot (PyTorch) of a tensor named relative
+    /// The stored bytes (safetensors) or full name (PyTorch) of a tensor named relative
     /// to the prefix; a missing name is an error naming it and the file.
     fn raw(&self, name: &str) -> Result<Raw<'_>> {
         let full = format!("{}{name}", self.prefix);
@@ -177,7 +182,7 @@ impl CheckpointReader {
                 dtype: info.dtype,
                 shape: info.shape.clone(),
             }),
-            Storage::Pytorch(map) => map.get(&full).map(Raw::Pytorch),
+            Storage::Pytorch(pt) => pt.contains(&full).then(|| Raw::Pytorch(pt, full.clone())),
         };
         found.ok_or_else(|| IoError::MissingTensors {
             path: self.path.clone(),
@@ -192,15 +197,6 @@ impl CheckpointReader {
             dtype,
             expected,
         }
-    }
-
-    /// A PyTorch tensor's data, its storage checked by burn-store.
-    fn snapshot_data(&self, name: &str, snapshot: &TensorSnapshot) -> Result<TensorData> {
-        snapshot.to_data().map_err(|e| IoError::TensorData {
-            path: self.path.clone(),
-            name: name.to_string(),
-            reason: e.to_string(),
-        })
     }
 
     /// Reads a floating-point tensor as f32 (f16, bf16 and f64 are converted).
@@ -233,19 +229,10 @@ impl CheckpointReader {
                 };
                 Ok(TensorData::new(values, shape))
             }
-            Raw::Pytorch(snapshot) => {
-                if !matches!(
-                    snapshot.dtype,
-                    DType::F32 | DType::F16 | DType::BF16 | DType::F64
-                ) {
-                    return Err(self.wrong_dtype(name, format!("{:?}", snapshot.dtype), EXPECTED));
-                }
-                let data = self.snapshot_data(name, snapshot)?;
-                Ok(if data.dtype == DType::F32 {
-                    data
-                } else {
-                    data.convert::<f32>()
-                })
+            Raw::Pytorch(pt, full) => {
+                // Errors name the tensor as stored, so the file can be inspected by it.
+                let (values, shape) = pt.read_f32(&full)?;
+                Ok(TensorData::new(values, shape))
             }
         }
     }
@@ -272,11 +259,10 @@ impl CheckpointReader {
                 };
                 Ok(TensorData::new(values, shape))
             }
-            Raw::Pytorch(snapshot) => {
-                if !matches!(snapshot.dtype, DType::I64 | DType::I32) {
-                    return Err(self.wrong_dtype(name, format!("{:?}", snapshot.dtype), EXPECTED));
-                }
-                Ok(self.snapshot_data(name, snapshot)?.convert::<i64>())
+            Raw::Pytorch(pt, full) => {
+                // Errors name the tensor as stored, so the file can be inspected by it.
+                let (values, shape) = pt.read_i64(&full)?;
+                Ok(TensorData::new(values, shape))
             }
         }
     }
@@ -294,11 +280,7 @@ impl CheckpointReader {
                 );
                 Some((st_dtype_name(d), float))
             }
-            Storage::Pytorch(map) => {
-                let d = map.get(&full)?.dtype;
-                let float = matches!(d, DType::F32 | DType::F16 | DType::BF16 | DType::F64);
-                Some((format!("{d:?}"), float))
-            }
+            Storage::Pytorch(pt) => pt.dtype(&full).map(|(d, float)| (d.to_string(), float)),
         }
     }
 }

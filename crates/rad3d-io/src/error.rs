@@ -72,6 +72,78 @@ pub enum IoError {
         /// Why.
         reason: String,
     },
+    /// A PyTorch tensor refers to a storage entry (`data/<key>`) the archive lacks.
+    #[error("{path}: tensor `{name}` refers to storage `data/{key}`, absent from the archive")]
+    MissingStorage {
+        /// The file.
+        path: PathBuf,
+        /// The tensor name.
+        name: String,
+        /// The storage key.
+        key: String,
+    },
+    /// A PyTorch storage entry holds fewer bytes than its tensor declares.
+    #[error("{path}: tensor `{name}`: storage `data/{key}` holds {found} bytes, needs {needed}")]
+    StorageTooShort {
+        /// The file.
+        path: PathBuf,
+        /// The tensor name.
+        name: String,
+        /// The storage key.
+        key: String,
+        /// Bytes the declared storage size implies.
+        needed: u64,
+        /// Bytes the entry holds.
+        found: u64,
+    },
+    /// A zip entry is damaged (checksum mismatch, inconsistent sizes).
+    #[error("{path}: entry `{entry}`{} is corrupt: {reason}", name.as_ref().map(|n| format!(" (tensor `{n}`)")).unwrap_or_default())]
+    CorruptEntry {
+        /// The file.
+        path: PathBuf,
+        /// The zip entry.
+        entry: String,
+        /// The tensor whose storage it is (`None` for the pickle itself).
+        name: Option<String>,
+        /// What the zip reader reported.
+        reason: String,
+    },
+    /// A tensor's offset, sizes or strides are negative, overflow, or reach past its
+    /// storage.
+    #[error("{path}: tensor `{name}` has an impossible layout: {reason}")]
+    TensorLayout {
+        /// The file.
+        path: PathBuf,
+        /// The tensor name.
+        name: String,
+        /// What does not add up.
+        reason: String,
+    },
+    /// A tensor declares more bytes than the file could justify; refused before allocating.
+    #[error(
+        "{path}: tensor `{name}` declares {bytes} bytes, more than its {limit}-byte file can hold"
+    )]
+    TensorTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The tensor name.
+        name: String,
+        /// The bytes declared (saturated at `u64::MAX`).
+        bytes: u64,
+        /// The file size the limit derives from.
+        limit: u64,
+    },
+    /// A checkpoint's pickle uses an opcode or global outside what torch.save writes;
+    /// it is refused rather than executed.
+    #[error("{path}: pickle refused at byte {position}: {reason}")]
+    UnsupportedPickle {
+        /// The file.
+        path: PathBuf,
+        /// Offset of the refused instruction in `data.pkl`.
+        position: usize,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl IoError {
@@ -92,7 +164,13 @@ impl IoError {
             | Self::UnexpectedTensors { path, .. }
             | Self::ShapeMismatch { path, .. }
             | Self::DType { path, .. }
-            | Self::TensorData { path, .. } => path,
+            | Self::TensorData { path, .. }
+            | Self::MissingStorage { path, .. }
+            | Self::StorageTooShort { path, .. }
+            | Self::CorruptEntry { path, .. }
+            | Self::TensorLayout { path, .. }
+            | Self::TensorTooLarge { path, .. }
+            | Self::UnsupportedPickle { path, .. } => path,
         }
     }
 }

@@ -4,7 +4,8 @@
 //!   replaced atomically (temporary sibling, flush, rename), so nothing a user already
 //!   has is ever left half-written;
 //! - [`CheckpointReader`]: PyTorch and safetensors weight files by content, tensors
-//!   decoded to f32 on request (f16, bf16, f64 converted);
+//!   decoded to f32 on request (f16, bf16, f64 converted); PyTorch views are read with
+//!   their offsets and strides, and damaged archives are refused, never zero-filled;
 //! - [`SplitMix64`]: the one seeded generator, with a stream that never changes across
 //!   versions (data order, synthetic cohorts, shuffles).
 //!
@@ -26,6 +27,8 @@ mod atomic;
 #[cfg(feature = "checkpoint")]
 mod checkpoint;
 mod error;
+#[cfg(feature = "checkpoint")]
+mod pytorch;
 mod rng;
 
 pub use atomic::{
