@@ -8,6 +8,10 @@ use crate::error::CtVitError;
 /// must not shadow it here.
 type CtResult<T> = crate::error::Result<T>;
 
+/// Most parameters a configuration may describe (16 GiB of f32 weights): far above
+/// CT-CLIP (≈ 0.4 G) and below what a typo such as `dim: 1e9` asks for.
+pub const MAX_PARAMS: u128 = 4_000_000_000;
+
 /// Configuration of [`CtVit`](crate::CtVit): CTViT's encoder plus CT-CLIP's `to_visual_latent`.
 ///
 /// Field names follow CT-CLIP's constructor arguments, so the JSON that CT-CLIP-style fixtures
@@ -115,7 +119,36 @@ impl CtVitConfig {
         if self.ff_inner() == 0 {
             return fail("feed-forward width is zero".to_string());
         }
+        // The size a configuration implies is checked before anything is allocated from
+        // it: `dim: 1e9` in a JSON file must be an error, not an abort.
+        let params = self.approx_params();
+        if params > MAX_PARAMS {
+            return fail(format!(
+                "describes about {params} parameters (dim {}, depths {}+{}, image_size {}), over \
+                 the limit of {MAX_PARAMS}",
+                self.dim, self.spatial_depth, self.temporal_depth, self.image_size
+            ));
+        }
         Ok(())
+    }
+
+    /// Parameters the architecture holds, roughly (the large matrices), in exact integer
+    /// arithmetic that cannot overflow for any field values.
+    fn approx_params(&self) -> u128 {
+        let u = |v: usize| v as u128;
+        let (dim, attn, ff) = (
+            u(self.dim),
+            u(self.heads) * u(self.dim_head),
+            u(self.ff_inner()),
+        );
+        let per_layer = 4 * dim * attn + 3 * dim * ff;
+        let layers = u(self.spatial_depth) + u(self.temporal_depth);
+        let grid = u(self.image_size / self.patch_size.max(1));
+        let image_features = self.dim_image.map_or(grid * grid * dim, u);
+        per_layer * layers
+            + u(self.codebook_size) * dim
+            + u(self.channels) * u(self.temporal_patch_size) * u(self.patch_size).pow(2) * dim
+            + image_features * u(self.dim_latent)
     }
 
     /// Width of one GEGLU half: `int(4 * (2/3) * dim)` evaluated in double precision, as the
@@ -202,5 +235,25 @@ mod tests {
         };
         let err = bad.validate("x").unwrap_err();
         assert!(err.to_string().contains("patch_size"), "{err}");
+    }
+
+    #[test]
+    fn absurd_sizes_are_refused_before_allocating() {
+        let json = r#"{"dim": 1000000000, "codebook_size": 32, "image_size": 32, "patch_size": 8,
+            "temporal_patch_size": 4, "spatial_depth": 2, "temporal_depth": 2, "dim_head": 16,
+            "heads": 4}"#;
+        let err = CtVitConfig::from_json_str(json, "big.json")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("big.json") && err.contains("dim 1000000000"),
+            "{err}"
+        );
+        let huge_depth = CtVitConfig {
+            spatial_depth: usize::MAX,
+            ..CtVitConfig::tiny()
+        };
+        assert!(huge_depth.validate("x").is_err());
+        assert!(CtVitConfig::ct_clip().validate("x").is_ok());
     }
 }
