@@ -179,8 +179,22 @@ fn dimensionality_and_4d_selection() {
 
 #[test]
 fn bad_spacing_and_singular_affine() {
+    // As in nibabel: the sform ignores pixdim, and a zero or negative pixdim is repaired
+    // (to 1 or its absolute value) before the qform or pixdim transform uses it.
+    let reference = read(&valid_nii()).unwrap();
     for (axis, v) in [(0, 0.0f32), (1, -1.0), (2, f32::NAN), (0, f32::INFINITY)] {
         let mut b = valid_nii();
+        set_f32(&mut b, 80 + 4 * axis, v);
+        assert_eq!(read(&b).unwrap().affine(), reference.affine(), "{axis} {v}");
+    }
+    let mut b = valid_nii();
+    set_i16(&mut b, 254, 0); // sform_code: qform used
+    set_f32(&mut b, 80 + 4, -0.8);
+    assert_eq!(read(&b).unwrap().spacing(), reference.spacing());
+    // A non-finite spacing the transform needs is refused (nibabel's affine would be NaN).
+    for (axis, v) in [(2, f32::NAN), (0, f32::INFINITY)] {
+        let mut b = valid_nii();
+        set_i16(&mut b, 254, 0);
         set_f32(&mut b, 80 + 4 * axis, v);
         assert!(
             matches!(read(&b), Err(VolumeError::BadSpacing { axis: a, .. }) if a == axis),
