@@ -21,11 +21,13 @@ const HEADER_SIZE: usize = 348;
 /// Bytes decoded and converted per step; a multiple of every voxel size.
 const CHUNK: usize = 1 << 20;
 
-/// How to read a NIfTI file. `ReadOptions::default()` reads a 3D CT with the
-/// header's scaling and rejects NaN/infinite voxels.
+/// How to read a NIfTI file. `ReadOptions::default()` reads a 3D CT of at most
+/// [`ReadOptions::DEFAULT_MAX_VOXELS`] voxels with the header's scaling and rejects
+/// NaN/infinite voxels.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReadOptions {
-    /// Largest accepted product of the header dims (default 2³¹).
+    /// Largest accepted product of the header dims, checked before anything is allocated
+    /// (default [`ReadOptions::DEFAULT_MAX_VOXELS`]).
     pub max_voxels: u64,
     /// Which 3D volume of a 4D file to read (`None`: the file must hold exactly one).
     pub volume: Option<usize>,
@@ -39,7 +41,7 @@ pub struct ReadOptions {
 impl Default for ReadOptions {
     fn default() -> Self {
         ReadOptions {
-            max_voxels: 1 << 31,
+            max_voxels: Self::DEFAULT_MAX_VOXELS,
             volume: None,
             rescale: None,
             replace_non_finite: None,
@@ -47,18 +49,30 @@ impl Default for ReadOptions {
     }
 }
 
+// A CT-RATE-sized volume (512 × 512, ~1000 slices) must stay well under the default limit.
+const _: () = assert!(512 * 512 * 1100 < ReadOptions::DEFAULT_MAX_VOXELS);
+
 /// Read a `.nii` or `.nii.gz` file with default options.
 pub fn read_nifti(path: impl AsRef<Path>) -> Result<Volume> {
     ReadOptions::default().read(path)
 }
 
 impl ReadOptions {
+    /// The default voxel limit: 2²⁹ = 512 × 512 × 2048 voxels, 2 GiB as f32.
+    ///
+    /// CT-RATE volumes are at most 512 × 512 in-plane with about a thousand slices, so this
+    /// admits all of them with room to spare, while a small gzip file whose honest header
+    /// declares 2048 × 2048 × 512 (2³¹ voxels, 8 GiB as f32) is refused from the header
+    /// alone. Raise it with [`ReadOptions::max_voxels`].
+    pub const DEFAULT_MAX_VOXELS: u64 = 1 << 29;
+
     /// Default options.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Set the voxel limit.
+    /// Set the voxel limit (the largest product of the header dims accepted; all volumes
+    /// of a 4D file count, as their dims are checked before one is selected).
     pub fn max_voxels(mut self, limit: u64) -> Self {
         self.max_voxels = limit;
         self
