@@ -3,7 +3,9 @@
 //! preprocesses and encodes each volume into an [`EmbeddingCacheWriter`].
 //!
 //! A volume that cannot be read, preprocessed or encoded is appended to the cache's errors
-//! file and skipped; only cache I/O failures stop the loop. Volumes already in the cache are
+//! file and skipped; only cache I/O failures stop the loop. That includes a file whose header
+//! declares more voxels than its job's [`VolumeJob::max_voxels`]: it is refused before any
+//! allocation, so one gzip bomb cannot exhaust memory in a dataset-scale run. Volumes already in the cache are
 //! skipped without being read, so an interrupted run resumes where its last shard ended.
 
 use std::fs;
@@ -31,6 +33,11 @@ pub struct VolumeJob {
     pub xy_spacing: Option<[f64; 2]>,
     /// Slice spacing in mm replacing the header's (voxel axis 2).
     pub z_spacing: Option<f64>,
+    /// Largest volume read, in voxels (`ReadOptions::max_voxels`; default
+    /// [`ReadOptions::DEFAULT_MAX_VOXELS`], which every CT-RATE volume fits). A file whose
+    /// header declares more is refused before anything is allocated and, like any read
+    /// error, recorded in the errors file while the run goes on.
+    pub max_voxels: u64,
 }
 
 impl VolumeJob {
@@ -42,13 +49,20 @@ impl VolumeJob {
             rescale: None,
             xy_spacing: None,
             z_spacing: None,
+            max_voxels: ReadOptions::DEFAULT_MAX_VOXELS,
         }
+    }
+
+    /// The same job with another voxel limit (see [`VolumeJob::max_voxels`]).
+    pub fn with_max_voxels(mut self, limit: u64) -> Self {
+        self.max_voxels = limit;
+        self
     }
 
     /// Reads the volume and applies the overrides: scaling while reading, spacings by
     /// rebuilding an axis-aligned affine in the file's own orientation.
     pub fn read(&self) -> rad3d_volume::Result<Volume> {
-        let mut options = ReadOptions::new();
+        let mut options = ReadOptions::new().max_voxels(self.max_voxels);
         if let Some((slope, intercept)) = self.rescale {
             options = options.rescale(slope, intercept);
         }
@@ -256,6 +270,7 @@ pub fn jobs_from_csv(csv: impl AsRef<Path>, data_dir: impl AsRef<Path>) -> Resul
             rescale,
             xy_spacing,
             z_spacing,
+            max_voxels: ReadOptions::DEFAULT_MAX_VOXELS,
         });
     }
     jobs.sort_by(|a, b| a.name.cmp(&b.name));

@@ -11,7 +11,7 @@ use rad3d_ctvit::CtVitConfig;
 use rad3d_ctvit::cache::{ERRORS_FILE, EmbeddingCache, EmbeddingCacheWriter, read_errors};
 use rad3d_ctvit::embed::{EmbedEvent, embed_volumes, jobs_from_dir, shard_jobs};
 use rad3d_volume::phantom::{Finding, Phantom, PhantomConfig};
-use rad3d_volume::{Preprocess, read_nifti};
+use rad3d_volume::{Preprocess, ReadOptions, read_nifti};
 
 type B = Flex;
 
@@ -174,4 +174,79 @@ fn folder_inputs_are_keyed_by_relative_path() {
     let names: Vec<&str> = jobs.iter().map(|j| j.name.as_str()).collect();
     assert_eq!(names, ["p1/ct.nii.gz", "p2/ct.nii.gz", "top.nii"]);
     assert_eq!(jobs[1].path, data.path().join("p2").join("ct.nii.gz"));
+}
+
+/// A gzip bomb's header (2048 × 2048 × 512 int16, 8 GiB as f32) made from a real NIfTI
+/// header: only the dims change and only a few voxels follow.
+fn gzip_bomb(template: &Path) -> Vec<u8> {
+    use std::io::Write;
+    let mut header = fs::read(template).unwrap();
+    for (i, d) in [2048i16, 2048, 512].iter().enumerate() {
+        header[42 + 2 * i..44 + 2 * i].copy_from_slice(&d.to_le_bytes());
+    }
+    header.truncate(352 + 64);
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(&header).unwrap();
+    e.finish().unwrap()
+}
+
+/// A volume over the voxel limit is refused from its header and recorded in the errors
+/// file like any unreadable one, and the run goes on; the limit is the job's.
+#[test]
+fn a_gzip_bomb_is_recorded_and_the_run_goes_on() {
+    let device = Default::default();
+    let data = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    Phantom::write(data.path().join("a_1.nii"), &PhantomConfig::small(1)).unwrap();
+    Phantom::write(data.path().join("c_3.nii.gz"), &PhantomConfig::small(3)).unwrap();
+    fs::write(
+        data.path().join("b_bomb.nii.gz"),
+        gzip_bomb(&data.path().join("a_1.nii")),
+    )
+    .unwrap();
+
+    let config = CtVitConfig::tiny();
+    let encoder = config.init::<B>(&device);
+    let preprocess = Preprocess::ct_clip().with_target_shape(config.input_shape());
+    let mut jobs = jobs_from_dir(data.path()).unwrap();
+    assert!(
+        jobs.iter()
+            .all(|j| j.max_voxels == ReadOptions::DEFAULT_MAX_VOXELS)
+    );
+    // A limit below the phantom's size refuses it too: the job's limit is the one used.
+    let tiny_limit = jobs.remove(2).with_max_voxels(10);
+    jobs.push(tiny_limit);
+    let mut writer =
+        EmbeddingCacheWriter::open(out.path(), "part-0of1", 8, config.dim_latent, 0, None).unwrap();
+    let summary = embed_volumes(
+        &encoder,
+        &preprocess,
+        None,
+        &jobs,
+        &mut writer,
+        &device,
+        |_| {},
+    )
+    .unwrap();
+    writer.finish().unwrap();
+    assert_eq!((summary.total, summary.encoded), (3, 1));
+    assert_eq!(
+        EmbeddingCache::open(out.path()).unwrap().names(),
+        ["a_1.nii"]
+    );
+    let errors = read_errors(out.path()).unwrap();
+    assert_eq!(
+        errors.keys().collect::<Vec<_>>(),
+        ["b_bomb.nii.gz", "c_3.nii.gz"]
+    );
+    let bomb = &errors["b_bomb.nii.gz"];
+    assert!(
+        bomb.contains("b_bomb.nii.gz") && bomb.contains("[2048, 2048, 512]"),
+        "{bomb}"
+    );
+    assert!(
+        bomb.contains(&ReadOptions::DEFAULT_MAX_VOXELS.to_string()),
+        "{bomb}"
+    );
+    assert!(errors["c_3.nii.gz"].contains("limit of 10"), "{errors:?}");
 }

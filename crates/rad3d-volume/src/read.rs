@@ -21,11 +21,13 @@ const HEADER_SIZE: usize = 348;
 /// Bytes decoded and converted per step; a multiple of every voxel size.
 const CHUNK: usize = 1 << 20;
 
-/// How to read a NIfTI file. `ReadOptions::default()` reads a 3D CT with the
-/// header's scaling and rejects NaN/infinite voxels.
+/// How to read a NIfTI file. `ReadOptions::default()` reads a 3D CT of at most
+/// [`ReadOptions::DEFAULT_MAX_VOXELS`] voxels with the header's scaling and rejects
+/// NaN/infinite voxels.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReadOptions {
-    /// Largest accepted product of the header dims (default 2³¹).
+    /// Largest accepted product of the header dims, checked before anything is allocated
+    /// (default [`ReadOptions::DEFAULT_MAX_VOXELS`]).
     pub max_voxels: u64,
     /// Which 3D volume of a 4D file to read (`None`: the file must hold exactly one).
     pub volume: Option<usize>,
@@ -39,7 +41,7 @@ pub struct ReadOptions {
 impl Default for ReadOptions {
     fn default() -> Self {
         ReadOptions {
-            max_voxels: 1 << 31,
+            max_voxels: Self::DEFAULT_MAX_VOXELS,
             volume: None,
             rescale: None,
             replace_non_finite: None,
@@ -47,18 +49,30 @@ impl Default for ReadOptions {
     }
 }
 
+// A CT-RATE-sized volume (512 × 512, ~1000 slices) must stay well under the default limit.
+const _: () = assert!(512 * 512 * 1100 < ReadOptions::DEFAULT_MAX_VOXELS);
+
 /// Read a `.nii` or `.nii.gz` file with default options.
 pub fn read_nifti(path: impl AsRef<Path>) -> Result<Volume> {
     ReadOptions::default().read(path)
 }
 
 impl ReadOptions {
+    /// The default voxel limit: 2²⁹ = 512 × 512 × 2048 voxels, 2 GiB as f32.
+    ///
+    /// CT-RATE volumes are at most 512 × 512 in-plane with about a thousand slices, so this
+    /// admits all of them with room to spare, while a small gzip file whose honest header
+    /// declares 2048 × 2048 × 512 (2³¹ voxels, 8 GiB as f32) is refused from the header
+    /// alone. Raise it with [`ReadOptions::max_voxels`].
+    pub const DEFAULT_MAX_VOXELS: u64 = 1 << 29;
+
     /// Default options.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Set the voxel limit.
+    /// Set the voxel limit (the largest product of the header dims accepted; all volumes
+    /// of a 4D file count, as their dims are checked before one is selected).
     pub fn max_voxels(mut self, limit: u64) -> Self {
         self.max_voxels = limit;
         self
@@ -442,16 +456,6 @@ impl Layout {
         }
         let volume_bytes = (voxels * dtype.size()) as u64;
         let data_start = vox_offset as u64 + index as u64 * volume_bytes;
-        for axis in 0..3 {
-            let p = h.pixdim[axis + 1];
-            if !(p.is_finite() && p > 0.0) {
-                return Err(VolumeError::BadSpacing {
-                    path: path.into(),
-                    axis,
-                    value: p as f64,
-                });
-            }
-        }
         let (affine, source_name) = header_affine(&h, shape, path)?;
         if !is_invertible(&affine) {
             return Err(VolumeError::SingularAffine {
@@ -499,14 +503,32 @@ impl Layout {
     }
 }
 
-/// nibabel's `get_best_affine`: sform if its code is set, else qform, else pixdim.
+/// nibabel's threshold below which `1 - |(b, c, d)|²` counts as zero
+/// (`Nifti1Header.quaternion_threshold = np.finfo(np.float32).eps * 3`): the quaternion
+/// fields are float32, so a smaller difference is rounding, not information.
+const QUATERNION_THRESHOLD: f64 = f32::EPSILON as f64 * 3.0;
+
+/// nibabel's `get_best_affine` on the header as `nibabel.load` leaves it: sform if its
+/// code is set, else qform, else pixdim.
+///
+/// `nibabel.load` first runs the header checks with `fix=True`, and the affine is built
+/// from the repaired fields, so we repair the same way:
+/// - `qform_code` / `sform_code` outside 0..=5 become 0 (`_chk_xform_code`);
+/// - `pixdim[1..=3]` of 0 become 1 and negative ones their absolute value
+///   (`_chk_pixdims`), while NaN and infinity stay;
+/// - `pixdim[0]` (qfac) other than exactly -1 or 1 becomes 1 (`_chk_qfac`), so only -1
+///   flips the third axis.
+///
+/// Spacings are read only when the qform or pixdim transform uses them; a non-finite one
+/// there is refused where nibabel would return a non-finite affine.
 fn header_affine(
     h: &NiftiHeader,
     shape: [usize; 3],
     path: &Path,
 ) -> Result<(Affine, &'static str)> {
     let f = |v: f32| v as f64;
-    if h.sform_code != 0 {
+    let code_set = |code: i16| (1..=5).contains(&code);
+    if code_set(h.sform_code) {
         let rows = [h.srow_x, h.srow_y, h.srow_z];
         let mut a = crate::orientation::IDENTITY;
         for (r, row) in rows.iter().enumerate() {
@@ -516,22 +538,37 @@ fn header_affine(
         }
         return Ok((a, "sform"));
     }
-    let p = [f(h.pixdim[1]), f(h.pixdim[2]), f(h.pixdim[3])];
-    if h.qform_code != 0 {
+    let mut p = [0.0; 3];
+    for (axis, p) in p.iter_mut().enumerate() {
+        let v = f(h.pixdim[axis + 1]);
+        *p = if v == 0.0 { 1.0 } else { v.abs() };
+        if !p.is_finite() {
+            return Err(VolumeError::BadSpacing {
+                path: path.into(),
+                axis,
+                value: v,
+            });
+        }
+    }
+    if code_set(h.qform_code) {
         let (b, c, d) = (f(h.quatern_b), f(h.quatern_c), f(h.quatern_d));
+        // nibabel's `fillpositive`: w² within the threshold of 0 means w = 0 (a 180° turn);
+        // clearly negative means (b, c, d) is not part of a unit quaternion.
         let w2 = 1.0 - (b * b + c * c + d * d);
-        if w2 < -1e-6 || !w2.is_finite() {
+        let a = if w2.abs() < QUATERNION_THRESHOLD {
+            0.0
+        } else if w2 > 0.0 {
+            w2.sqrt()
+        } else {
             return Err(VolumeError::InvalidHeader {
                 path: PathBuf::from(path),
                 field: "quatern_b/c/d",
                 value: format!("({b}, {c}, {d})"),
-                reason: "quaternion norm exceeds 1",
+                reason: "1 - (b² + c² + d²) is negative beyond float32 rounding (nibabel refuses it)",
             });
-        }
-        let a = w2.max(0.0).sqrt();
+        };
         let r = quat_to_matrix([a, b, c, d]);
-        // pixdim[0] is qfac; anything but -1 means +1 (nibabel fixes it on load).
-        let qfac = if h.pixdim[0] < 0.0 { -1.0 } else { 1.0 };
+        let qfac = if h.pixdim[0] == -1.0 { -1.0 } else { 1.0 };
         let z = [p[0], p[1], p[2] * qfac];
         let mut out = crate::orientation::IDENTITY;
         for i in 0..3 {

@@ -111,7 +111,7 @@ fn voxel_limit_is_checked_before_allocating() {
     for (i, d) in [32767i16, 32767, 32767].iter().enumerate() {
         set_i16(&mut b, 42 + 2 * i, *d);
     }
-    // 2^45 voxels claimed by a 376-byte file: refused by the default 2^31 limit.
+    // 2^45 voxels claimed by a 376-byte file: refused by the default 2^29 limit.
     assert!(matches!(read(&b), Err(VolumeError::TooManyVoxels { .. })));
     // A configurable limit.
     let e = ReadOptions::new()
@@ -135,6 +135,71 @@ fn voxel_limit_is_checked_before_allocating() {
     set_i16(&mut b, 44, 1000);
     assert!(matches!(read(&b), Err(VolumeError::Truncated { .. })));
     assert!(matches!(read(&gz(&b)), Err(VolumeError::Truncated { .. })));
+}
+
+/// A NIfTI header declaring `dims` int16 voxels, followed by only `data_bytes` of them.
+fn header_only(dims: [i16; 3], data_bytes: usize) -> Vec<u8> {
+    let mut b = valid_nii();
+    for (i, d) in dims.iter().enumerate() {
+        set_i16(&mut b, 42 + 2 * i, *d);
+    }
+    b.truncate(352 + data_bytes);
+    b
+}
+
+#[test]
+fn gzip_bomb_is_refused_from_its_header() {
+    // The header of a 4 GiB int16 volume that gzip shrinks to a few MB: 2048 × 2048 × 512
+    // voxels would take 8 GiB as f32. Only its header and a few voxels are written here,
+    // with the gzip trailer's size field set to what the whole stream would declare
+    // (2^32 + 352 bytes, modulo 2^32), so nothing hints that the data is missing.
+    let mut bomb = gz(&header_only([2048, 2048, 512], 16));
+    let n = bomb.len();
+    bomb[n - 4..].copy_from_slice(&352u32.to_le_bytes());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bomb.nii.gz");
+    std::fs::write(&path, &bomb).unwrap();
+    let started = std::time::Instant::now();
+    let e = read_nifti(&path).unwrap_err();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    match &e {
+        VolumeError::TooManyVoxels {
+            dims,
+            voxels,
+            limit,
+            ..
+        } => {
+            assert_eq!(dims, &[2048, 2048, 512]);
+            assert_eq!(*voxels, 1 << 31);
+            assert_eq!(*limit, ReadOptions::DEFAULT_MAX_VOXELS);
+        }
+        other => panic!("expected TooManyVoxels, got {other}"),
+    }
+    let message = e.to_string();
+    assert!(
+        message.contains("bomb.nii.gz") && message.contains("[2048, 2048, 512]"),
+        "{message}"
+    );
+    // Raising the limit admits the header; missing data is then found before the 8 GiB
+    // are allocated: from the file length for `.nii`, and for gzip (whose trailer here
+    // tells the truth) as data arrives.
+    let raised = ReadOptions::new().max_voxels(1 << 31);
+    let plain = dir.path().join("short.nii");
+    let short = header_only([2048, 2048, 512], 16);
+    std::fs::write(&plain, &short).unwrap();
+    let short_gz = dir.path().join("short.nii.gz");
+    std::fs::write(&short_gz, gz(&short)).unwrap();
+    for p in [&plain, &short_gz] {
+        let e = raised.read(p).unwrap_err();
+        assert!(
+            matches!(e, VolumeError::Truncated { .. } | VolumeError::Gzip { .. }),
+            "{e}"
+        );
+    }
 }
 
 #[test]
@@ -179,8 +244,22 @@ fn dimensionality_and_4d_selection() {
 
 #[test]
 fn bad_spacing_and_singular_affine() {
+    // As in nibabel: the sform ignores pixdim, and a zero or negative pixdim is repaired
+    // (to 1 or its absolute value) before the qform or pixdim transform uses it.
+    let reference = read(&valid_nii()).unwrap();
     for (axis, v) in [(0, 0.0f32), (1, -1.0), (2, f32::NAN), (0, f32::INFINITY)] {
         let mut b = valid_nii();
+        set_f32(&mut b, 80 + 4 * axis, v);
+        assert_eq!(read(&b).unwrap().affine(), reference.affine(), "{axis} {v}");
+    }
+    let mut b = valid_nii();
+    set_i16(&mut b, 254, 0); // sform_code: qform used
+    set_f32(&mut b, 80 + 4, -0.8);
+    assert_eq!(read(&b).unwrap().spacing(), reference.spacing());
+    // A non-finite spacing the transform needs is refused (nibabel's affine would be NaN).
+    for (axis, v) in [(2, f32::NAN), (0, f32::INFINITY)] {
+        let mut b = valid_nii();
+        set_i16(&mut b, 254, 0);
         set_f32(&mut b, 80 + 4 * axis, v);
         assert!(
             matches!(read(&b), Err(VolumeError::BadSpacing { axis: a, .. }) if a == axis),
