@@ -131,6 +131,17 @@ fn preprocess_refuses_a_misnamed_output_and_writes_nothing() {
     );
     assert!((-1.0..=1.0).contains(&min) && (-1.0..=1.0).contains(&max) && min < max);
 
+    // A volume over the voxel limit is refused from its header, naming the limit.
+    let out = rad3d(&[
+        "preprocess",
+        ct.to_str().unwrap(),
+        "--json",
+        "--max-voxels",
+        "1000",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("1000"), "{}", stderr(&out));
+
     // A missing input names the file, exit 1.
     let missing = dir.path().join("absent.nii.gz");
     let out = rad3d(&["preprocess", missing.to_str().unwrap(), "--json"]);

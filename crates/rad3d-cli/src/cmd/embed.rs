@@ -23,7 +23,7 @@ use rad3d_prefix::ctvit::embed::{
 use rad3d_prefix::ctvit::{CtVit, CtVitConfig};
 use rad3d_prefix::model::{load_record, save_record};
 use rad3d_prefix::pipeline::load_encoder;
-use rad3d_prefix::volume::Preprocess;
+use rad3d_prefix::volume::{Preprocess, ReadOptions};
 
 use crate::device::{DeviceChoice, OnBackend, run_on};
 use crate::outcome::{Outcome, usage};
@@ -62,6 +62,10 @@ pub(crate) struct Args {
     /// filled.
     #[arg(long, default_value_t = 64)]
     shard_size: usize,
+    /// Largest volume read, in voxels (refused from the header before allocating;
+    /// default 512 × 512 × 2048).
+    #[arg(long, default_value_t = ReadOptions::DEFAULT_MAX_VOXELS)]
+    max_voxels: u64,
     /// Where the encoder runs: cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
     device: DeviceChoice,
@@ -167,6 +171,10 @@ impl OnBackend for Embed {
             };
             jobs_from_csv(&args.input, &data_dir)?
         };
+        let jobs = jobs
+            .into_iter()
+            .map(|j| j.with_max_voxels(args.max_voxels))
+            .collect();
         let (jobs, tag) = shard_jobs(jobs, part, parts);
 
         let n_logits = labels.as_ref().map_or(0, LabelSet::len);

@@ -37,6 +37,10 @@ pub(crate) struct Args {
     /// Volume index of a 4D file.
     #[arg(long)]
     volume: Option<usize>,
+    /// Largest volume read, in voxels (refused from the header before allocating;
+    /// default 512 × 512 × 2048).
+    #[arg(long, default_value_t = ReadOptions::DEFAULT_MAX_VOXELS)]
+    max_voxels: u64,
     /// Write a synthetic chest phantom (int16 NIfTI, `.nii` or `.nii.gz`) here instead.
     #[arg(long, conflicts_with_all = ["input", "out", "json"])]
     phantom: Option<PathBuf>,
@@ -88,7 +92,7 @@ pub(crate) fn run(args: Args) -> Result<Outcome> {
         return usage("nothing to do: pass --out OUT.safetensors and/or --json");
     }
     let start = Instant::now();
-    let mut options = ReadOptions::new();
+    let mut options = ReadOptions::new().max_voxels(args.max_voxels);
     if let Some((slope, inter)) = args.rescale {
         options = options.rescale(slope, inter);
     }

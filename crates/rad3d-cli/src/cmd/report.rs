@@ -15,7 +15,7 @@ use anyhow::{Context, Result};
 use burn::tensor::backend::Backend;
 use rad3d_prefix::ctvit::embed::jobs_from_dir;
 use rad3d_prefix::pipeline::{Pipeline, Report};
-use rad3d_prefix::volume::read_nifti;
+use rad3d_prefix::volume::ReadOptions;
 
 use crate::device::{DeviceChoice, OnBackend, run_on};
 use crate::outcome::{Outcome, usage};
@@ -35,6 +35,10 @@ pub(crate) struct Args {
     /// Volumes encoded and decoded together.
     #[arg(long, default_value_t = 1)]
     batch: usize,
+    /// Largest volume read, in voxels (refused from the header before allocating;
+    /// default 512 × 512 × 2048).
+    #[arg(long, default_value_t = ReadOptions::DEFAULT_MAX_VOXELS)]
+    max_voxels: u64,
     /// Where the models run: cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
     device: DeviceChoice,
@@ -226,7 +230,7 @@ impl OnBackend for ReportJob {
             let mut volumes = Vec::with_capacity(chunk.len());
             let mut names = Vec::with_capacity(chunk.len());
             for (name, path) in chunk {
-                match read_nifti(path) {
+                match ReadOptions::new().max_voxels(args.max_voxels).read(path) {
                     Ok(v) => {
                         volumes.push(v);
                         names.push(name.as_str());
