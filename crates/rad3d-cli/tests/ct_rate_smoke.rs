@@ -179,6 +179,64 @@ fn the_documented_ct_rate_workflow_runs_end_to_end() {
     assert!(!a.is_empty());
     assert_eq!(a, b, "same seed, different training");
 
+    // Logits cached by a head are read in the head's label order: a labels CSV with the
+    // columns in another order is refused, not silently mis-assigned.
+    let logits_cache = dir.path().join("valid-logits");
+    let embedded = Command::new(rad3d())
+        .arg("embed")
+        .arg(data.join("metadata/validation_metadata.csv"))
+        .arg("--data-dir")
+        .arg(data.join("dataset/valid"))
+        .args([
+            "--checkpoint",
+            &path("cache").replace("cache/train", "tiny-encoder/encoder.mpk"),
+        ])
+        .args([
+            "--config",
+            "tiny",
+            "--classifier",
+            &path("classifier"),
+            "-q",
+            "--out",
+        ])
+        .arg(&logits_cache)
+        .output()
+        .unwrap();
+    assert!(
+        embedded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&embedded.stderr)
+    );
+    let labels_csv = std::fs::read_to_string(path("valid_labels")).unwrap();
+    let reordered: String = labels_csv
+        .lines()
+        .map(|line| {
+            let mut cells: Vec<&str> = line.split(',').collect();
+            cells[1..].reverse();
+            cells.join(",") + "\n"
+        })
+        .collect();
+    let reordered_path = dir.path().join("reordered_labels.csv");
+    std::fs::write(&reordered_path, reordered).unwrap();
+    let refused = Command::new(rad3d())
+        .args(["train", "--variant", "v3", "--no-validation", "--cache"])
+        .arg(&logits_cache)
+        .args([
+            "--reports",
+            &path("valid_reports"),
+            "--llm",
+            &path("llm"),
+            "--labels",
+        ])
+        .arg(&reordered_path)
+        .arg("--out")
+        .arg(dir.path().join("refused-run"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{err}");
+    assert!(err.contains("differ from the logits"), "{err}");
+
     // A run folder moved elsewhere resumes from another working directory.
     let moved = dir.path().join("moved-v3");
     std::fs::rename(out.join("runs/v3"), &moved).unwrap();

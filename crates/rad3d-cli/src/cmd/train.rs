@@ -309,6 +309,18 @@ fn train_on<B: Backend>(args: Args, device: B::Device) -> Result<Outcome> {
         (None, None, Some(l)) => l.to_vec(),
         (None, None, None) => Vec::new(),
     };
+    // V-3 reads the logits in the cache's (or the head's) order: label columns in another
+    // order or of another set would mis-assign every logit.
+    if let (None, Some(cached)) = (&head_labels, cache.first().labels())
+        && variant.input() == PrefixInput::LatentAndLogits
+        && cached != label_names.as_slice()
+    {
+        anyhow::bail!(
+            "{}: label columns {label_names:?} differ from the logits {cached:?} cached in {}",
+            args.labels.as_deref().unwrap_or(Path::new("")).display(),
+            cache_dir.display()
+        );
+    }
     if let Some(names) = &head_labels
         && names != &label_names
     {
