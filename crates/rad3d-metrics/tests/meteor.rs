@@ -47,7 +47,7 @@ fn public_fixture_matches_the_jar() {
         .zip(&hyps)
         .map(|(r, h)| (vec![r.as_str()], h.as_str()))
         .collect();
-    let res = m.corpus(&pairs);
+    let res = m.corpus(&pairs).unwrap();
     let want = exp["meteor"].as_f64().unwrap();
     let per: Vec<f64> = exp["meteor_per_sample"]
         .as_array()
@@ -87,7 +87,7 @@ fn generated_cases_match_the_jar_exactly() {
             .map(|r| r.as_str().unwrap())
             .collect();
         let hyp = c["hyp"].as_str().unwrap();
-        let st = m.segment_stats(&refs, hyp);
+        let st = m.segment_stats(&refs, hyp).unwrap();
         assert_eq!(
             st.to_jar_string(),
             c["stats"].as_str().unwrap(),
@@ -116,7 +116,7 @@ fn per_sample_statistics_reaggregate_to_the_corpus_score() {
             "a small hiatus hernia is noted .",
         ),
     ];
-    let res = m.corpus(&pairs);
+    let res = m.corpus(&pairs).unwrap();
     let again: MeteorStats = res.stats.iter().sum();
     assert_eq!(score_from_stats(&again), res.score);
     for (st, s) in res.stats.iter().zip(&res.per_sample) {
@@ -132,7 +132,9 @@ fn per_sample_statistics_reaggregate_to_the_corpus_score() {
 fn missing_data_falls_back_to_exact_and_stem() {
     let m = Meteor::new(&MeteorResources::from_dir("/nonexistent/meteor-data")).unwrap();
     assert_eq!(m.mode(), MeteorMode::ExactStem);
-    let res = m.corpus(&[(vec!["the nodules are small ."], "the nodule is small .")]);
+    let res = m
+        .corpus(&[(vec!["the nodules are small ."], "the nodule is small .")])
+        .unwrap();
     assert_eq!(res.mode, MeteorMode::ExactStem);
     let st = res.stats[0];
     // "nodule"/"nodules" by stem; no function words without the list.
@@ -159,7 +161,9 @@ fn missing_data_falls_back_to_exact_and_stem() {
     let partial = Meteor::new(&MeteorResources::from_dir(&dir)).unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(partial.mode(), MeteorMode::ExactStem);
-    let st = partial.segment_stats(&["the heart is large ."], "the heart is big .");
+    let st = partial
+        .segment_stats(&["the heart is large ."], "the heart is big .")
+        .unwrap();
     assert_eq!(
         st.test_content_matches[2], 0.0,
         "no synonym stage in fallback mode"
