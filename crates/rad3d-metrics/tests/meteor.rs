@@ -170,3 +170,65 @@ fn missing_data_falls_back_to_exact_and_stem() {
     );
     assert_eq!(st.test_function_words, 3.0);
 }
+
+/// Copies `from` to `to`, keeping its modification time (the paraphrase index is tied to
+/// the table's size and modification time).
+fn copy_keeping_mtime(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+    std::fs::copy(from, to).unwrap();
+    let mtime = std::fs::metadata(from).unwrap().modified().unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(to)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+}
+
+#[test]
+fn corrupt_paraphrase_index_is_rebuilt_not_trusted() {
+    let Some(m) = meteor() else { return };
+    let src = MeteorResources::default_location();
+    let tmp = tempfile::tempdir().unwrap();
+    let copy = MeteorResources::from_dir(tmp.path());
+    for f in src.required_files() {
+        copy_keeping_mtime(&f, &tmp.path().join(f.strip_prefix(&src.dir).unwrap()));
+    }
+    // The index the shared scorer above left beside the table (same format).
+    let index = std::fs::read_dir(&src.dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("paraphrase-en.gz.rad3d-index")
+        })
+        .max_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap())
+        .expect("the first load writes an index");
+    let index_copy = tmp.path().join(index.file_name().unwrap());
+    // Damage the copy's probe table: every slot taken and pointing at every entry, the
+    // state in which each lookup used to scan the whole table.
+    let mut bytes = std::fs::read(&index).unwrap();
+    let n = bytes.len();
+    for b in &mut bytes[n - n / 4..] {
+        *b = 0x7f;
+    }
+    std::fs::write(&index_copy, &bytes).unwrap();
+    let clock = std::time::Instant::now();
+    let loaded = Meteor::new(&copy).unwrap();
+    let pair = (
+        vec!["there is no evidence of pleural effusion or pneumothorax ."],
+        "no pleural fluid or pneumothorax is seen .",
+    );
+    let got = loaded.corpus(std::slice::from_ref(&pair)).unwrap();
+    let want = m.corpus(std::slice::from_ref(&pair)).unwrap();
+    assert_eq!(got.stats, want.stats);
+    assert!(
+        clock.elapsed().as_secs() < 120,
+        "rebuilding took {:?}",
+        clock.elapsed()
+    );
+    // Rebuilt: the rewritten index is intact again.
+    assert_ne!(std::fs::read(&index_copy).unwrap(), bytes);
+}

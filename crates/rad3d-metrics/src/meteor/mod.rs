@@ -16,9 +16,9 @@
 //! scores are then not comparable to the jar's. [`MeteorSource::load`] never falls
 //! back: missing data is an error unless exact + stem matching is asked for.
 //! The first load parses the 62 MB paraphrase table (a few seconds) and
-//! leaves its flat binary layout beside it (`paraphrase-en.gz.rad3d-index`);
-//! later loads memory-map that file (milliseconds) and read only the pages a
-//! corpus touches.
+//! leaves its flat binary layout beside it (`paraphrase-en.gz.rad3d-index-v4`);
+//! later loads memory-map that file and verify its checksum (≈ 0.1 s) — a damaged
+//! index is rebuilt from the table, never trusted.
 //!
 //! Exactness: on every pair checked against the jar (the public fixture, the
 //! generated cases in `tests/data/meteor_cases.json` and ≈ 5,000 more pairs)
