@@ -4,9 +4,11 @@
 //! ```text
 //! cargo run -p rad3d-metrics --example long_report -- suite 200000 1000
 //! cargo run -p rad3d-metrics --example long_report -- evaluate 60000 1000
+//! cargo run -p rad3d-metrics --example long_report -- lsum 200000 1000
 //! ```
 //!
-//! `suite` calls [`MetricSuite::score`] directly (no size limit); `evaluate` goes through
+//! `suite` calls [`MetricSuite::score`] directly (no size limit); `lsum` scores
+//! rouge-score ROUGE-L and ROUGE-Lsum (one sentence each side); `evaluate` goes through
 //! [`evaluate`], which refuses reports over `MAX_REPORT_BYTES`. The reports are random
 //! words (3–10 lower-case letters) drawn from a vocabulary of the given size; METEOR uses
 //! its full data when found, else exact + stem matching.
@@ -16,6 +18,7 @@ use std::time::Instant;
 use rad3d_metrics::evaluation::{EvaluateOptions, evaluate};
 use rad3d_metrics::meteor::{Meteor, MeteorSource};
 use rad3d_metrics::reports::ReportSet;
+use rad3d_metrics::rouge_score::{RougeScorer, RougeType};
 use rad3d_metrics::suite::{MetricSuite, SuiteConfig};
 use rad3d_metrics::{Corpus, Result};
 use rand::rngs::StdRng;
@@ -61,6 +64,10 @@ fn main() -> Result<()> {
                 Ok(suite) => println!("{:?}", suite.scores()),
                 Err(e) => println!("refused: {e}"),
             }
+        }
+        "lsum" => {
+            let mut scorer = RougeScorer::new(&[RougeType::L, RougeType::Lsum], true);
+            println!("{:?}", scorer.score(&reference, &hypothesis));
         }
         _ => {
             let set = |label: &str, t: String| ReportSet::new(label, vec![("0".into(), t)]);
