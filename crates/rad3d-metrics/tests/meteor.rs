@@ -9,7 +9,9 @@ mod common;
 use std::sync::OnceLock;
 
 use common::{lines, missing};
-use rad3d_metrics::meteor::{Meteor, MeteorMode, MeteorResources, MeteorStats, score_from_stats};
+use rad3d_metrics::meteor::{
+    Meteor, MeteorMode, MeteorResources, MeteorStats, ParaphraseTable, score_from_stats,
+};
 
 /// The full scorer, loaded once for all tests of this binary.
 fn meteor() -> Option<&'static Meteor> {
@@ -194,22 +196,17 @@ fn corrupt_paraphrase_index_is_rebuilt_not_trusted() {
     for f in src.required_files() {
         copy_keeping_mtime(&f, &tmp.path().join(f.strip_prefix(&src.dir).unwrap()));
     }
-    // The index the shared scorer above left beside the table (same format).
-    let index = std::fs::read_dir(&src.dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("paraphrase-en.gz.rad3d-index")
-        })
-        .max_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap())
-        .expect("the first load writes an index");
-    let index_copy = tmp.path().join(index.file_name().unwrap());
+    // The index the shared scorer above left beside the table, else a fresh one.
+    let index = ParaphraseTable::index_path(&src.paraphrase_table());
+    let index_copy = ParaphraseTable::index_path(&copy.paraphrase_table());
+    if index.is_file() {
+        std::fs::copy(&index, &index_copy).unwrap();
+    } else {
+        Meteor::new(&copy).unwrap();
+    }
     // Damage the copy's probe table: every slot taken and pointing at every entry, the
     // state in which each lookup used to scan the whole table.
-    let mut bytes = std::fs::read(&index).unwrap();
+    let mut bytes = std::fs::read(&index_copy).unwrap();
     let n = bytes.len();
     for b in &mut bytes[n - n / 4..] {
         *b = 0x7f;

@@ -756,4 +756,21 @@ mod tests {
         let e = approx(&full, &full, Some(&empty), &[]);
         assert!(matches!(e, Err(MetricsError::EmptyCorpus { .. })), "{e:?}");
     }
+
+    #[test]
+    fn refused_meteor_segment_names_the_report_id() {
+        // 4 KB, far under the report limit, but one word repeated: 2100² candidates.
+        let long = vec!["x"; 2100].join(" ");
+        let refs = ReportSet::new(
+            "r",
+            vec![("a".into(), "ok".into()), ("b7".into(), long.clone())],
+        )
+        .unwrap();
+        let e = approx(&refs, &refs, None, &[]).unwrap_err();
+        assert!(
+            matches!(&e, MetricsError::MeteorSegmentTooLarge { sample: 1, id: Some(id), .. } if id == "b7"),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("\"b7\""), "{e}");
+    }
 }

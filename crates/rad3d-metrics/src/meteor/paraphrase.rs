@@ -454,6 +454,13 @@ impl ParaphraseTable {
         })
     }
 
+    /// Where [`Self::load_cached`] keeps the index of the gzipped table at `table`. The
+    /// name carries the format version, so builds reading different formats that share
+    /// one asset directory keep one index each instead of rewriting each other's.
+    pub fn index_path(table: &Path) -> std::path::PathBuf {
+        cache_path(table)
+    }
+
     /// Parses an uncompressed table held in memory (tests, small tables).
     pub fn from_text(text: &str) -> Result<Self> {
         let mut builder = Builder::default();
@@ -566,9 +573,7 @@ impl ParaphraseTable {
 /// First bytes of a cache file (format version included).
 const CACHE_MAGIC: &[u8; 8] = b"R3DPARA4";
 
-/// The cache file of a table. The name carries the format version, so builds reading
-/// different formats that share one asset directory keep one cache each instead of
-/// rewriting each other's.
+/// The cache file of a table (see [`ParaphraseTable::index_path`]).
 fn cache_path(path: &Path) -> std::path::PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".rad3d-index-v4");
