@@ -467,14 +467,17 @@ impl Meteor {
             .collect();
         let words =
             |ids: &[u32]| -> Vec<&WordInfo> { ids.iter().map(|&i| &infos[i as usize]).collect() };
-        let stats: Vec<MeteorStats> = as_ids
+        let stats: Vec<_> = as_ids
             .par_iter()
+            .map(|(h, rs)| self.best_reference(&words(h), rs.iter().map(|r| words(r))))
+            .collect();
+        // Sequentially, so that the error names the first refused pair whatever the
+        // threads' timing.
+        let stats = stats
+            .into_iter()
             .enumerate()
-            .map(|(k, (h, rs))| {
-                self.best_reference(&words(h), rs.iter().map(|r| words(r)))
-                    .map_err(|e| too_many(k, e))
-            })
-            .collect::<Result<_>>()?;
+            .map(|(k, st)| st.map_err(|e| too_many(k, e)))
+            .collect::<Result<Vec<MeteorStats>>>()?;
         Ok(self.aggregate(stats))
     }
 
