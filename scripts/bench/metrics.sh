@@ -66,7 +66,7 @@ rows = [
     ("pycocoevalcap ROUGE-L", "coco_rouge_l", lambda t: t["rouge_l"]),
     ("pycocoevalcap CIDEr-D", "coco_cider_d", lambda t: t["cider_d"]),
     ("pycocoevalcap four scorers (incl. tokenization)", "coco_four_scorers", coco_rust),
-    ("rouge-score rouge1/2/L/Lsum, stemmer", "rouge_score", lambda t: t["rouge_score_4_types"]),
+    ("rouge-score, stemmer (Python rouge1/2/L/Lsum; Rust rouge1/2/L, the reported ones)", "rouge_score", lambda t: t["rouge_score_3_types"]),
     ("sacreBLEU", "sacrebleu", lambda t: t["sacrebleu"]),
 ]
 print(f"\n| task (3,039 pairs) | Python s | Rust s | speed-up |\n|---|---|---|---|")

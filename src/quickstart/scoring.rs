@@ -38,7 +38,7 @@ pub(super) fn score_reports(
         .zip(hyps)
         .map(|(r, h)| (vec![r.as_str()], h.as_str()))
         .collect();
-    let m = meteor.corpus(&pairs);
+    let m = meteor.corpus(&pairs)?;
     let bleu_4 = bleu.score()[3];
     let rouge_l = rouge.score()[0];
     let cfg = ResampleConfig {

@@ -13,10 +13,12 @@ pub struct Corpus {
 }
 
 impl Corpus {
-    /// A corpus with any number (≥ 1) of references per sample.
+    /// A corpus of at least one sample, with any number (≥ 1) of references per sample.
     ///
     /// # Errors
-    /// [`MetricsError::Input`] when the lengths differ or a sample has no reference.
+    /// [`MetricsError::Input`] when the lengths differ or a sample has no reference;
+    /// [`MetricsError::EmptyCorpus`] when there are no samples (every metric would score
+    /// zeros that look like measurements).
     pub fn new(hyps: Vec<String>, refs: Vec<Vec<String>>) -> Result<Self> {
         if hyps.len() != refs.len() {
             return Err(MetricsError::Input(format!(
@@ -24,6 +26,11 @@ impl Corpus {
                 hyps.len(),
                 refs.len()
             )));
+        }
+        if hyps.is_empty() {
+            return Err(MetricsError::EmptyCorpus {
+                what: "corpus".into(),
+            });
         }
         if let Some(i) = refs.iter().position(Vec::is_empty) {
             return Err(MetricsError::Input(format!("sample {i} has no reference")));
@@ -34,7 +41,7 @@ impl Corpus {
     /// A corpus with exactly one reference per sample.
     ///
     /// # Errors
-    /// [`MetricsError::Input`] when the lengths differ.
+    /// As [`Self::new`].
     pub fn single(hyps: Vec<String>, refs: Vec<String>) -> Result<Self> {
         Self::new(hyps, refs.into_iter().map(|r| vec![r]).collect())
     }
@@ -212,6 +219,14 @@ mod tests {
     #[test]
     fn corpus_checks_shapes() {
         assert!(Corpus::single(vec!["a".into()], vec![]).is_err());
+        assert!(matches!(
+            Corpus::single(vec![], vec![]),
+            Err(MetricsError::EmptyCorpus { .. })
+        ));
+        assert!(matches!(
+            Corpus::new(vec![], vec![]),
+            Err(MetricsError::EmptyCorpus { .. })
+        ));
         assert!(Corpus::new(vec!["a".into()], vec![vec![]]).is_err());
         let c = Corpus::single(vec!["A b".into()], vec!["c".into()]).unwrap();
         assert_eq!(c.map_text(str::to_lowercase).hyps, vec!["a b"]);

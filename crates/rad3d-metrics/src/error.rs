@@ -77,6 +77,46 @@ pub enum MetricsError {
         /// What exceeds which limit.
         what: String,
     },
+    /// Nothing to score: an empty reference or hypothesis file, or a corpus of zero pairs.
+    /// Scoring it would report zeros as if they were measurements.
+    #[error("{what}: no reports to score")]
+    EmptyCorpus {
+        /// The file (or the corpus) that is empty.
+        what: String,
+    },
+    /// A METEOR segment whose candidate matches exceed
+    /// [`MAX_CANDIDATE_MATCHES`](crate::meteor::align::MAX_CANDIDATE_MATCHES): the
+    /// alignment search (as METEOR 1.5 runs it) keeps every candidate, so such a segment
+    /// would need memory quadratic in its length.
+    #[error(
+        "METEOR: sample {sample}{}: more than {limit} candidate matches ({hyp_words} hypothesis \
+         words against a reference of {ref_words} words); the segment is too long or too \
+         repetitive to align",
+        .id.as_ref().map(|i| format!(" (id {i:?})")).unwrap_or_default()
+    )]
+    MeteorSegmentTooLarge {
+        /// 0-based position of the pair in the corpus.
+        sample: usize,
+        /// The report's id, when known (the evaluation fills it in).
+        id: Option<String>,
+        /// Words of the normalised hypothesis.
+        hyp_words: usize,
+        /// Words of the normalised reference being aligned.
+        ref_words: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A metric produced NaN or an infinite value, which only bad input or a faulty model
+    /// produces; reporting it would poison means and intervals silently.
+    #[error("metric `{metric}` is {value} for {at}")]
+    NonFinite {
+        /// The value's name (`bertscore_f`, `meteor`, …).
+        metric: String,
+        /// Where: the report id, or `corpus` for a corpus-level value.
+        at: String,
+        /// The value.
+        value: f64,
+    },
     /// More resamples requested than [`MAX_RESAMPLES`](crate::significance::MAX_RESAMPLES).
     #[error("{requested} resamples requested; at most {limit} are allowed")]
     TooManyResamples {

@@ -281,8 +281,11 @@ fn extension(path: &Path) -> String {
         .to_ascii_lowercase()
 }
 
-/// Reads the next line (without its `\n` or `\r\n`) into `buf`, refusing one longer than
-/// `limit` bytes before reading past it. `Ok(false)` at the end of the input.
+/// Reads the next line (without its terminator: `\n`, `\r\n` or a lone `\r`, so files
+/// from old Mac tools split as well) into `buf`, refusing one longer than `limit` bytes
+/// before reading past it. `Ok(false)` at the end of the input.
+///
+/// Hand-written rather than `BufRead::read_until`, which knows one terminator byte only.
 fn next_line(
     path: &Path,
     reader: &mut impl BufRead,
@@ -290,23 +293,46 @@ fn next_line(
     line: u64,
     limit: usize,
 ) -> Result<bool> {
+    let io = |source| MetricsError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     buf.clear();
-    let n = reader
-        .by_ref()
-        .take(limit as u64 + 2)
-        .read_until(b'\n', buf)
-        .map_err(|source| MetricsError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    if n == 0 {
+    let mut any = false;
+    loop {
+        let chunk = reader.fill_buf().map_err(io)?;
+        if chunk.is_empty() {
+            break;
+        }
+        any = true;
+        match chunk.iter().position(|&b| b == b'\n' || b == b'\r') {
+            Some(k) => {
+                let cr = chunk[k] == b'\r';
+                let take = k.min(limit + 1 - buf.len().min(limit + 1));
+                buf.extend_from_slice(&chunk[..take]);
+                reader.consume(k + 1);
+                if cr {
+                    // `\r\n` is one terminator.
+                    let next = reader.fill_buf().map_err(io)?;
+                    if next.first() == Some(&b'\n') {
+                        reader.consume(1);
+                    }
+                }
+                break;
+            }
+            None => {
+                let n = chunk.len();
+                let take = n.min(limit + 1 - buf.len().min(limit + 1));
+                buf.extend_from_slice(&chunk[..take]);
+                reader.consume(n);
+                if buf.len() > limit {
+                    break;
+                }
+            }
+        }
+    }
+    if !any {
         return Ok(false);
-    }
-    if buf.last() == Some(&b'\n') {
-        buf.pop();
-    }
-    if buf.last() == Some(&b'\r') {
-        buf.pop();
     }
     if buf.len() > limit {
         return Err(too_large(
@@ -792,6 +818,29 @@ mod tests {
                 .contains("1 references have no report (first: \"2\")"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn text_lines_split_on_lf_crlf_and_lone_cr() {
+        let want = pairs(&[("0", "a b"), ("1", ""), ("2", "c")]);
+        for text in [
+            "a b\n\nc\n",
+            "a b\r\n\r\nc\r\n",
+            "a b\r\rc\r",
+            "a b\r\rc",
+            "a b\n\r\nc",
+        ] {
+            // A one-byte buffer puts every terminator on a buffer boundary, `\r\n` split.
+            let tiny = std::io::BufReader::with_capacity(1, text.as_bytes());
+            for got in [
+                read_lines(Path::new("h.txt"), text.as_bytes()).unwrap(),
+                read_lines(Path::new("h.txt"), tiny).unwrap(),
+            ] {
+                assert_eq!(got, want, "{text:?}");
+            }
+        }
+        let e = read_lines(Path::new("h.txt"), "\r".as_bytes()).unwrap();
+        assert_eq!(e, pairs(&[("0", "")]));
     }
 
     #[test]

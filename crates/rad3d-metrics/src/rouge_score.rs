@@ -1,5 +1,9 @@
 //! ROUGE-N / ROUGE-L / ROUGE-Lsum exactly as Google's `rouge-score` package computes them
 //! (`RougeScorer(types, use_stemmer)`), including its tokenizer and NLTK Porter stemming.
+//!
+//! Hand-written because rouge-score is Python. Memory stays linear in the text: ROUGE-L
+//! needs only the LCS length (two rows), and ROUGE-Lsum's union LCS reads back rouge-score's
+//! exact backtrack without holding its full table (see `lcs::lcs_indices`).
 
 use std::collections::HashMap;
 

@@ -483,7 +483,7 @@ fn public_fixture_reproduces_reference_values() {
     let corpus = Corpus::single(hyps, refs.clone()).unwrap();
     let meteor = Meteor::new(&resources).unwrap();
     assert_eq!(meteor.mode(), MeteorMode::Full);
-    let suite = MetricSuite::score(&corpus, &meteor, &SuiteConfig::default());
+    let suite = MetricSuite::score(&corpus, &meteor, &SuiteConfig::default()).unwrap();
     let names: Vec<String> = suite.scores().into_iter().map(|(n, _)| n).collect();
     let mut keys: Vec<&String> = json.as_object().unwrap().keys().collect();
     let mut want: Vec<String> = names.clone();
@@ -524,7 +524,7 @@ fn public_fixture_reproduces_reference_values() {
     let b_corpus = corpus
         .with_hyps(common::lines(&dir.join("public_refs.tok.txt")))
         .unwrap();
-    let b = MetricSuite::score(&b_corpus, &meteor, &SuiteConfig::default());
+    let b = MetricSuite::score(&b_corpus, &meteor, &SuiteConfig::default()).unwrap();
     let cmp = ResampleConfig {
         resamples: 200,
         ..cfg

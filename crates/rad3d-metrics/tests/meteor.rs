@@ -9,7 +9,9 @@ mod common;
 use std::sync::OnceLock;
 
 use common::{lines, missing};
-use rad3d_metrics::meteor::{Meteor, MeteorMode, MeteorResources, MeteorStats, score_from_stats};
+use rad3d_metrics::meteor::{
+    Meteor, MeteorMode, MeteorResources, MeteorStats, ParaphraseTable, score_from_stats,
+};
 
 /// The full scorer, loaded once for all tests of this binary.
 fn meteor() -> Option<&'static Meteor> {
@@ -47,7 +49,7 @@ fn public_fixture_matches_the_jar() {
         .zip(&hyps)
         .map(|(r, h)| (vec![r.as_str()], h.as_str()))
         .collect();
-    let res = m.corpus(&pairs);
+    let res = m.corpus(&pairs).unwrap();
     let want = exp["meteor"].as_f64().unwrap();
     let per: Vec<f64> = exp["meteor_per_sample"]
         .as_array()
@@ -87,7 +89,7 @@ fn generated_cases_match_the_jar_exactly() {
             .map(|r| r.as_str().unwrap())
             .collect();
         let hyp = c["hyp"].as_str().unwrap();
-        let st = m.segment_stats(&refs, hyp);
+        let st = m.segment_stats(&refs, hyp).unwrap();
         assert_eq!(
             st.to_jar_string(),
             c["stats"].as_str().unwrap(),
@@ -116,7 +118,7 @@ fn per_sample_statistics_reaggregate_to_the_corpus_score() {
             "a small hiatus hernia is noted .",
         ),
     ];
-    let res = m.corpus(&pairs);
+    let res = m.corpus(&pairs).unwrap();
     let again: MeteorStats = res.stats.iter().sum();
     assert_eq!(score_from_stats(&again), res.score);
     for (st, s) in res.stats.iter().zip(&res.per_sample) {
@@ -132,7 +134,9 @@ fn per_sample_statistics_reaggregate_to_the_corpus_score() {
 fn missing_data_falls_back_to_exact_and_stem() {
     let m = Meteor::new(&MeteorResources::from_dir("/nonexistent/meteor-data")).unwrap();
     assert_eq!(m.mode(), MeteorMode::ExactStem);
-    let res = m.corpus(&[(vec!["the nodules are small ."], "the nodule is small .")]);
+    let res = m
+        .corpus(&[(vec!["the nodules are small ."], "the nodule is small .")])
+        .unwrap();
     assert_eq!(res.mode, MeteorMode::ExactStem);
     let st = res.stats[0];
     // "nodule"/"nodules" by stem; no function words without the list.
@@ -159,10 +163,69 @@ fn missing_data_falls_back_to_exact_and_stem() {
     let partial = Meteor::new(&MeteorResources::from_dir(&dir)).unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(partial.mode(), MeteorMode::ExactStem);
-    let st = partial.segment_stats(&["the heart is large ."], "the heart is big .");
+    let st = partial
+        .segment_stats(&["the heart is large ."], "the heart is big .")
+        .unwrap();
     assert_eq!(
         st.test_content_matches[2], 0.0,
         "no synonym stage in fallback mode"
     );
     assert_eq!(st.test_function_words, 3.0);
+}
+
+/// Copies `from` to `to`, keeping its modification time (the paraphrase index is tied to
+/// the table's size and modification time).
+fn copy_keeping_mtime(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+    std::fs::copy(from, to).unwrap();
+    let mtime = std::fs::metadata(from).unwrap().modified().unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(to)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+}
+
+#[test]
+fn corrupt_paraphrase_index_is_rebuilt_not_trusted() {
+    let Some(m) = meteor() else { return };
+    let src = MeteorResources::default_location();
+    let tmp = tempfile::tempdir().unwrap();
+    let copy = MeteorResources::from_dir(tmp.path());
+    for f in src.required_files() {
+        copy_keeping_mtime(&f, &tmp.path().join(f.strip_prefix(&src.dir).unwrap()));
+    }
+    // The index the shared scorer above left beside the table, else a fresh one.
+    let index = ParaphraseTable::index_path(&src.paraphrase_table());
+    let index_copy = ParaphraseTable::index_path(&copy.paraphrase_table());
+    if index.is_file() {
+        std::fs::copy(&index, &index_copy).unwrap();
+    } else {
+        Meteor::new(&copy).unwrap();
+    }
+    // Damage the copy's probe table: every slot taken and pointing at every entry, the
+    // state in which each lookup used to scan the whole table.
+    let mut bytes = std::fs::read(&index_copy).unwrap();
+    let n = bytes.len();
+    for b in &mut bytes[n - n / 4..] {
+        *b = 0x7f;
+    }
+    std::fs::write(&index_copy, &bytes).unwrap();
+    let clock = std::time::Instant::now();
+    let loaded = Meteor::new(&copy).unwrap();
+    let pair = (
+        vec!["there is no evidence of pleural effusion or pneumothorax ."],
+        "no pleural fluid or pneumothorax is seen .",
+    );
+    let got = loaded.corpus(std::slice::from_ref(&pair)).unwrap();
+    let want = m.corpus(std::slice::from_ref(&pair)).unwrap();
+    assert_eq!(got.stats, want.stats);
+    assert!(
+        clock.elapsed().as_secs() < 120,
+        "rebuilding took {:?}",
+        clock.elapsed()
+    );
+    // Rebuilt: the rewritten index is intact again.
+    assert_ne!(std::fs::read(&index_copy).unwrap(), bytes);
 }

@@ -333,11 +333,12 @@ pub fn evaluate(
                 .into(),
         ));
     }
-    if refs.is_empty() {
-        return Err(MetricsError::Input(format!(
-            "{}: no reports to score",
-            refs.path().display()
-        )));
+    for set in [Some(refs), Some(hyps), compare].into_iter().flatten() {
+        if set.is_empty() {
+            return Err(MetricsError::EmptyCorpus {
+                what: set.path().display().to_string(),
+            });
+        }
     }
     let corpus = Corpus::single(hyps.aligned_to(refs)?, refs.texts())?;
     let config = SuiteConfig {
@@ -346,11 +347,12 @@ pub fn evaluate(
     };
     let mut seconds: Vec<(String, f64)> = Vec::new();
     let clock = Instant::now();
-    let mut a = MetricSuite::score(&corpus, meteor, &config);
+    let mut a = MetricSuite::score(&corpus, meteor, &config).map_err(|e| with_id(e, refs))?;
     seconds.extend(a.seconds.iter().cloned());
     seconds.push(("score_all_metrics".into(), clock.elapsed().as_secs_f64()));
     let clock = Instant::now();
-    add_models(&corpus, models, &mut a)?;
+    add_models(&corpus, models, &mut a, refs)?;
+    check_finite(&a)?;
     if !models.is_empty() {
         seconds.push(("model_metrics".into(), clock.elapsed().as_secs_f64()));
     }
@@ -373,8 +375,10 @@ pub fn evaluate(
     let compare = match compare {
         Some(b_reports) => {
             let corpus_b = corpus.with_hyps(b_reports.aligned_to(refs)?)?;
-            let mut b = MetricSuite::score(&corpus_b, meteor, &config);
-            add_models(&corpus_b, models, &mut b)?;
+            let mut b =
+                MetricSuite::score(&corpus_b, meteor, &config).map_err(|e| with_id(e, refs))?;
+            add_models(&corpus_b, models, &mut b, refs)?;
+            check_finite(&b)?;
             let cfg = options.compare_config();
             let clock = Instant::now();
             let permutation = a.paired_permutation(&b, &cfg)?;
@@ -404,9 +408,47 @@ pub fn evaluate(
     })
 }
 
-/// Scores `corpus` with every model metric into `suite`, checking each returns one value
-/// per sample.
-fn add_models(corpus: &Corpus, models: &[&dyn ModelMetric], suite: &mut MetricSuite) -> Result<()> {
+/// Names the report of a refused METEOR pair by its id (the library knows positions only).
+fn with_id(e: MetricsError, refs: &ReportSet) -> MetricsError {
+    match e {
+        MetricsError::MeteorSegmentTooLarge {
+            sample,
+            id: None,
+            hyp_words,
+            ref_words,
+            limit,
+        } => MetricsError::MeteorSegmentTooLarge {
+            sample,
+            id: refs.reports().get(sample).map(|(id, _)| id.clone()),
+            hyp_words,
+            ref_words,
+            limit,
+        },
+        other => other,
+    }
+}
+
+/// Refuses NaN or infinite corpus values: the text metrics never produce them from valid
+/// input, so one means a fault that must not be reported as a score.
+fn check_finite(suite: &MetricSuite) -> Result<()> {
+    match suite.scores().into_iter().find(|(_, v)| !v.is_finite()) {
+        Some((metric, value)) => Err(MetricsError::NonFinite {
+            metric,
+            at: "corpus".into(),
+            value,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Scores `corpus` with every model metric into `suite`, checking each returns one finite
+/// value per sample (a model's NaN would otherwise vanish into a NaN mean and interval).
+fn add_models(
+    corpus: &Corpus,
+    models: &[&dyn ModelMetric],
+    suite: &mut MetricSuite,
+    refs: &ReportSet,
+) -> Result<()> {
     for m in models {
         let metric = m.score(corpus)?;
         if metric.len() != corpus.len() {
@@ -416,6 +458,17 @@ fn add_models(corpus: &Corpus, models: &[&dyn ModelMetric], suite: &mut MetricSu
                 metric.len(),
                 corpus.len()
             )));
+        }
+        for (k, name) in metric.names().into_iter().enumerate() {
+            let col = metric.column(k);
+            if let Some(i) = col.iter().position(|v| !v.is_finite()) {
+                let id = refs.reports().get(i).map_or("?", |(id, _)| id.as_str());
+                return Err(MetricsError::NonFinite {
+                    metric: name,
+                    at: format!("{} id {id:?}", refs.path().display()),
+                    value: col[i],
+                });
+            }
         }
         suite.add_model_metric(metric);
     }
@@ -645,5 +698,79 @@ mod tests {
             ev.per_sample.names.last().map(String::as_str),
             Some("length")
         );
+    }
+
+    /// [`evaluate`] with exact + stem METEOR and default options otherwise.
+    fn approx(
+        refs: &ReportSet,
+        hyps: &ReportSet,
+        compare: Option<&ReportSet>,
+        models: &[&dyn ModelMetric],
+    ) -> Result<Evaluation> {
+        let options = EvaluateOptions {
+            meteor_approx: true,
+            ..Default::default()
+        };
+        evaluate(
+            refs,
+            hyps,
+            compare,
+            &Meteor::exact_stem_only(),
+            models,
+            &options,
+        )
+    }
+
+    #[test]
+    fn nan_from_a_model_metric_is_refused_naming_the_report() {
+        struct Nan;
+        impl ModelMetric for Nan {
+            fn score(&self, c: &Corpus) -> Result<MeanMetric> {
+                let mut col = vec![0.5; c.len()];
+                col[1] = f64::NAN;
+                MeanMetric::new(vec!["fake".into()], vec![col])
+            }
+        }
+        let refs = set("r", &["a", "b", "c"]);
+        match approx(&refs, &refs, None, &[&Nan]) {
+            Err(MetricsError::NonFinite { metric, at, value }) => {
+                assert_eq!(metric, "fake");
+                assert!(value.is_nan());
+                assert!(at.contains(&format!("{:?}", refs.reports()[1].0)), "{at}");
+            }
+            other => panic!("expected NonFinite, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn empty_reports_are_refused() {
+        let empty = set("empty.txt", &[]);
+        let full = set("full.txt", &["a"]);
+        for (r, h) in [(&empty, &full), (&full, &empty), (&empty, &empty)] {
+            let e = approx(r, h, None, &[]);
+            assert!(
+                matches!(&e, Err(MetricsError::EmptyCorpus { what }) if what == "empty.txt"),
+                "{e:?}"
+            );
+        }
+        let e = approx(&full, &full, Some(&empty), &[]);
+        assert!(matches!(e, Err(MetricsError::EmptyCorpus { .. })), "{e:?}");
+    }
+
+    #[test]
+    fn refused_meteor_segment_names_the_report_id() {
+        // 4 KB, far under the report limit, but one word repeated: 2100² candidates.
+        let long = vec!["x"; 2100].join(" ");
+        let refs = ReportSet::new(
+            "r",
+            vec![("a".into(), "ok".into()), ("b7".into(), long.clone())],
+        )
+        .unwrap();
+        let e = approx(&refs, &refs, None, &[]).unwrap_err();
+        assert!(
+            matches!(&e, MetricsError::MeteorSegmentTooLarge { sample: 1, id: Some(id), .. } if id == "b7"),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("\"b7\""), "{e}");
     }
 }

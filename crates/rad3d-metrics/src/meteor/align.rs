@@ -21,6 +21,26 @@ use crate::hash::FxSet;
 /// Beam width of the search (`Constants.DEFAULT_BEAM_SIZE`).
 pub const BEAM_SIZE: usize = 40;
 
+/// Most candidate matches (all stages together) one alignment may hold.
+///
+/// METEOR 1.5 keeps every candidate match of a segment pair and has no limit of its own;
+/// their number grows with the product of the two lengths (a word repeated `k` times in
+/// each line gives `k²` exact candidates), so an unbounded search needs memory quadratic
+/// in the text. Past this many (≈ 0.2 GB of candidates) the segment is refused with
+/// [`MetricsError::MeteorSegmentTooLarge`](crate::MetricsError::MeteorSegmentTooLarge)
+/// rather than scored differently from the jar. Reports of ordinary prose stay far below
+/// it: a 60 KB report of distinct-ish words has a few hundred thousand.
+pub const MAX_CANDIDATE_MATCHES: usize = 1 << 22;
+
+/// An alignment refused because it exceeds [`MAX_CANDIDATE_MATCHES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooManyMatches {
+    /// Hypothesis words.
+    pub hyp_words: usize,
+    /// Reference words.
+    pub ref_words: usize,
+}
+
 /// Stage weights used only to rank partial alignments during the search.
 const SEARCH_WEIGHTS: [f64; STAGES] = [1.0, 0.5, 0.5, 0.5];
 
@@ -504,7 +524,14 @@ fn is_function_word(m: &Matchers<'_>, w: &str) -> bool {
 
 /// Aligns hypothesis `words1` with reference `words2` (both normalised) and
 /// returns the segment's statistics.
-pub fn align(words1: &[String], words2: &[String], m: &Matchers<'_>) -> MeteorStats {
+///
+/// # Errors
+/// [`TooManyMatches`] when the pair has more than [`MAX_CANDIDATE_MATCHES`] candidates.
+pub fn align(
+    words1: &[String],
+    words2: &[String],
+    m: &Matchers<'_>,
+) -> Result<MeteorStats, TooManyMatches> {
     let stemmer = english_stemmer();
     let info1: Vec<WordInfo> = words1
         .iter()
@@ -520,7 +547,14 @@ pub fn align(words1: &[String], words2: &[String], m: &Matchers<'_>) -> MeteorSt
 }
 
 /// [`align`] on precomputed word data (see [`WordInfo`]).
-pub fn align_words(words1: &[&WordInfo], words2: &[&WordInfo], m: &Matchers<'_>) -> MeteorStats {
+///
+/// # Errors
+/// [`TooManyMatches`] when the pair has more than [`MAX_CANDIDATE_MATCHES`] candidates.
+pub fn align_words(
+    words1: &[&WordInfo],
+    words2: &[&WordInfo],
+    m: &Matchers<'_>,
+) -> Result<MeteorStats, TooManyMatches> {
     let mut s = Stage::new(words1, words2);
     // Identical sentences need only exact matches (avoids beam search errors).
     let identical = s.keys1 == s.keys2;
@@ -533,6 +567,12 @@ pub fn align_words(words1: &[&WordInfo], words2: &[&WordInfo], m: &Matchers<'_>)
         if let Some(t) = m.paraphrases {
             match_paraphrase(&mut s, words1, words2, t);
         }
+    }
+    if s.overflow {
+        return Err(TooManyMatches {
+            hyp_words: words1.len(),
+            ref_words: words2.len(),
+        });
     }
 
     // One-to-one matches that overlap nothing else are certain.
@@ -584,7 +624,7 @@ pub fn align_words(words1: &[&WordInfo], words2: &[&WordInfo], m: &Matchers<'_>)
         st.reference_word_matches +=
             st.reference_content_matches[i] + st.reference_function_matches[i];
     }
-    st
+    Ok(st)
 }
 
 #[cfg(test)]
@@ -627,7 +667,8 @@ mod tests {
             &words("the nodules is small"),
             &words("the nodule is small"),
             &m,
-        );
+        )
+        .unwrap();
         assert_eq!(st.test_content_matches, [1.0, 1.0, 0.0, 0.0]);
         assert_eq!(st.test_function_matches, [2.0, 0.0, 0.0, 0.0]);
         assert_eq!(st.chunks, 1.0);
@@ -635,8 +676,33 @@ mod tests {
             &words("small is the nodule"),
             &words("the nodule is small"),
             &m,
-        );
+        )
+        .unwrap();
         assert_eq!(st.test_word_matches, 4.0);
         assert_eq!(st.chunks, 3.0);
+    }
+
+    #[test]
+    fn candidate_matches_are_bounded() {
+        let fw = FxSet::default();
+        let m = Matchers {
+            function_words: &fw,
+            synonyms: None,
+            paraphrases: None,
+        };
+        // One word repeated: every pair of positions is an exact candidate (n² of them).
+        let n = 2100; // n² > MAX_CANDIDATE_MATCHES
+        let a = vec!["x".to_string(); n];
+        let mut b = a.clone();
+        b.push("y".into());
+        assert_eq!(
+            align(&a, &b, &m),
+            Err(TooManyMatches {
+                hyp_words: n,
+                ref_words: n + 1
+            })
+        );
+        let small = align(&a[..10], &b[..11], &m).unwrap();
+        assert_eq!(small.test_word_matches, 10.0);
     }
 }

@@ -16,9 +16,9 @@
 //! scores are then not comparable to the jar's. [`MeteorSource::load`] never falls
 //! back: missing data is an error unless exact + stem matching is asked for.
 //! The first load parses the 62 MB paraphrase table (a few seconds) and
-//! leaves its flat binary layout beside it (`paraphrase-en.gz.rad3d-index`);
-//! later loads memory-map that file (milliseconds) and read only the pages a
-//! corpus touches.
+//! leaves its flat binary layout beside it (`paraphrase-en.gz.rad3d-index-v4`);
+//! later loads memory-map that file and verify its checksum (≈ 0.1 s) — a damaged
+//! index is rebuilt from the table, never trusted.
 //!
 //! Exactness: on every pair checked against the jar (the public fixture, the
 //! generated cases in `tests/data/meteor_cases.json` and ≈ 5,000 more pairs)
@@ -28,7 +28,7 @@
 //! use rad3d_metrics::meteor::{Meteor, MeteorResources, score_from_stats};
 //! # fn main() -> rad3d_metrics::Result<()> {
 //! let meteor = Meteor::new(&MeteorResources::default_location())?;
-//! let res = meteor.corpus(&[(vec!["no pleural effusion ."], "no effusion .")]);
+//! let res = meteor.corpus(&[(vec!["no pleural effusion ."], "no effusion .")])?;
 //! println!("METEOR {:.4} ({:?})", res.score, res.mode);
 //! // Re-aggregate any resample from per-sample statistics:
 //! let resample = res.stats[0] + res.stats[0];
@@ -371,7 +371,11 @@ impl Meteor {
     /// Statistics of one hypothesis against its references, exactly as a
     /// pycocoevalcap `SCORE ||| ref1 ||| … ||| hyp` line: the reference with
     /// the best segment score is kept (the first on ties).
-    pub fn segment_stats(&self, refs: &[&str], hyp: &str) -> MeteorStats {
+    ///
+    /// # Errors
+    /// [`MetricsError::MeteorSegmentTooLarge`] (sample 0) when a reference and the
+    /// hypothesis have more than [`align::MAX_CANDIDATE_MATCHES`] candidate matches.
+    pub fn segment_stats(&self, refs: &[&str], hyp: &str) -> Result<MeteorStats> {
         let (hyp_words, ref_words) = self.normalize_pair(refs, hyp);
         let m = self.matchers();
         let stemmer = align::english_stemmer();
@@ -385,6 +389,7 @@ impl Meteor {
             &hyp_refs,
             ref_info.iter().map(|r| r.iter().collect::<Vec<_>>()),
         )
+        .map_err(|e| too_many(0, e))
     }
 
     /// The normalised hypothesis and references of a pair, as the jar sees them.
@@ -401,22 +406,25 @@ impl Meteor {
         &self,
         hyp: &[&'w WordInfo],
         refs: impl Iterator<Item = Vec<&'w WordInfo>>,
-    ) -> MeteorStats {
+    ) -> std::result::Result<MeteorStats, align::TooManyMatches> {
         let m = self.matchers();
         let mut best: Option<(f64, MeteorStats)> = None;
         for r in refs {
-            let st = align::align_words(hyp, &r, &m);
+            let st = align::align_words(hyp, &r, &m)?;
             let score = compute_metrics(&st, &self.params).score;
             if best.as_ref().is_none_or(|(b, _)| score > *b) {
                 best = Some((score, st));
             }
         }
-        best.map(|(_, st)| st).unwrap_or_default()
+        Ok(best.map(|(_, st)| st).unwrap_or_default())
     }
 
     /// Segment score of one hypothesis against its references.
-    pub fn segment_score(&self, refs: &[&str], hyp: &str) -> f64 {
-        compute_metrics(&self.segment_stats(refs, hyp), &self.params).score
+    ///
+    /// # Errors
+    /// As [`Self::segment_stats`].
+    pub fn segment_score(&self, refs: &[&str], hyp: &str) -> Result<f64> {
+        Ok(compute_metrics(&self.segment_stats(refs, hyp)?, &self.params).score)
     }
 
     /// Scores `(references, hypothesis)` pairs in parallel; the corpus score
@@ -424,7 +432,12 @@ impl Meteor {
     ///
     /// Each distinct word's matcher data (hash, stem, synsets, paraphrase key,
     /// function-word flag) is computed once for the whole corpus.
-    pub fn corpus<S: AsRef<str> + Sync>(&self, pairs: &[(Vec<S>, S)]) -> MeteorResult {
+    ///
+    /// # Errors
+    /// [`MetricsError::MeteorSegmentTooLarge`] naming the first pair (0-based) with more
+    /// than [`align::MAX_CANDIDATE_MATCHES`] candidate matches: memory stays linear in
+    /// the text instead of growing with the product of the lengths.
+    pub fn corpus<S: AsRef<str> + Sync>(&self, pairs: &[(Vec<S>, S)]) -> Result<MeteorResult> {
         let normalized: Vec<(Vec<String>, Vec<Vec<String>>)> = pairs
             .par_iter()
             .map(|(refs, hyp)| {
@@ -454,11 +467,18 @@ impl Meteor {
             .collect();
         let words =
             |ids: &[u32]| -> Vec<&WordInfo> { ids.iter().map(|&i| &infos[i as usize]).collect() };
-        let stats: Vec<MeteorStats> = as_ids
+        let stats: Vec<_> = as_ids
             .par_iter()
             .map(|(h, rs)| self.best_reference(&words(h), rs.iter().map(|r| words(r))))
             .collect();
-        self.aggregate(stats)
+        // Sequentially, so that the error names the first refused pair whatever the
+        // threads' timing.
+        let stats = stats
+            .into_iter()
+            .enumerate()
+            .map(|(k, st)| st.map_err(|e| too_many(k, e)))
+            .collect::<Result<Vec<MeteorStats>>>()?;
+        Ok(self.aggregate(stats))
     }
 
     /// Corpus result of precomputed per-sample statistics.
@@ -521,6 +541,17 @@ impl crate::Pairable for MeteorResult {
             stats,
             mode: self.mode,
         })
+    }
+}
+
+/// The crate error for pair `sample` refused by the aligner.
+fn too_many(sample: usize, e: align::TooManyMatches) -> MetricsError {
+    MetricsError::MeteorSegmentTooLarge {
+        sample,
+        id: None,
+        hyp_words: e.hyp_words,
+        ref_words: e.ref_words,
+        limit: align::MAX_CANDIDATE_MATCHES,
     }
 }
 
@@ -648,11 +679,17 @@ mod tests {
         let m = Meteor::exact_stem_only();
         assert_eq!(m.mode(), MeteorMode::ExactStem);
         assert_eq!(
-            m.segment_score(&["the lungs are clear ."], "the lungs are clear ."),
+            m.segment_score(&["the lungs are clear ."], "the lungs are clear .")
+                .unwrap(),
             1.0
         );
-        assert_eq!(m.segment_score(&["the lungs are clear ."], ""), 0.0);
-        let r = m.corpus(&[(vec!["a b c"], "a b c"), (vec!["a b c"], "c b a")]);
+        assert_eq!(
+            m.segment_score(&["the lungs are clear ."], "").unwrap(),
+            0.0
+        );
+        let r = m
+            .corpus(&[(vec!["a b c"], "a b c"), (vec!["a b c"], "c b a")])
+            .unwrap();
         assert_eq!(r.per_sample[0], 1.0);
         assert!(r.score > 0.0 && r.score < 1.0);
         use crate::CorpusMetric;
@@ -662,5 +699,27 @@ mod tests {
         assert_eq!(out[0], 1.0);
         r.score_counts(&[0, 2], &mut out);
         assert_eq!(out[0], r.per_sample[1]);
+    }
+
+    #[test]
+    fn oversized_segment_is_a_typed_error_naming_the_pair() {
+        let m = Meteor::exact_stem_only();
+        let long = vec!["x"; 2100].join(" ");
+        let pairs = [(vec!["a b"], "a b"), (vec![long.as_str()], long.as_str())];
+        // Identical lines align on exact matches only, still n² candidates.
+        let e = m.corpus(&pairs).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                MetricsError::MeteorSegmentTooLarge {
+                    sample: 1,
+                    hyp_words: 2100,
+                    ref_words: 2100,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("sample 1"), "{e}");
     }
 }

@@ -106,6 +106,7 @@ impl std::ops::Deref for Storage {
 /// | 8 | magic [`CACHE_MAGIC`] |
 /// | 16 | size and modification time of the gzipped table it was built from |
 /// | 40 | `max_phrase`, `n_words`, `n_offsets`, `n_lists`, `n_slots` (u64 each) |
+/// | 8 | [`checksum`] of every other byte of the file |
 /// | 8 · n_words | paraphrase words (hashes) of all entries, concatenated |
 /// | 4 · n_offsets | entry `e`'s paraphrase is `words[offsets[e]..offsets[e + 1]]` |
 /// | 4 · n_lists | per reference phrase, its entries in file order, concatenated |
@@ -124,8 +125,11 @@ struct Layout {
     total: usize,
 }
 
-/// Header size: magic, stamp and five counts.
-const HEADER: usize = 8 + 16 + 5 * 8;
+/// Where the checksum sits in the header.
+const CHECKSUM_AT: usize = 8 + 16 + 5 * 8;
+
+/// Header size: magic, stamp, five counts and the checksum.
+const HEADER: usize = CHECKSUM_AT + 8;
 
 impl Layout {
     fn new(
@@ -155,17 +159,40 @@ impl Layout {
         })
     }
 
-    /// Reads and checks a header against the byte length and the table's stamp.
-    fn read(bytes: &[u8], stamp: [u64; 2]) -> Option<Self> {
-        if bytes.get(..8)? != CACHE_MAGIC || [le64(bytes, 8)?, le64(bytes, 16)?] != stamp {
-            return None;
+    /// Reads and checks a header against the byte length, the table's stamp and the
+    /// checksum: `Ok(None)` for a cache of another format or of another table (stale, to
+    /// be rebuilt quietly), `Err(reason)` for one that is damaged.
+    ///
+    /// The checksum reads the whole file once per load (≈ 0.1 s for the English table):
+    /// a damaged index (a full probe table, a list range spanning every entry) would
+    /// otherwise make each lookup scan millions of slots, stalling a corpus for minutes,
+    /// or silently change paraphrase matches.
+    fn read(bytes: &[u8], stamp: [u64; 2]) -> std::result::Result<Option<Self>, String> {
+        let header = || -> Option<(&[u8], [u64; 2])> {
+            Some((bytes.get(..8)?, [le64(bytes, 8)?, le64(bytes, 16)?]))
+        };
+        match header() {
+            Some((magic, got)) if magic == CACHE_MAGIC && got == stamp => {}
+            _ => return Ok(None),
         }
         let count = |k: usize| le64(bytes, 24 + 8 * k).and_then(|v| usize::try_from(v).ok());
-        let layout = Self::new(count(0)?, count(1)?, count(2)?, count(3)?, count(4)?)?;
-        let ok = layout.total == bytes.len()
-            && (layout.n_slots == 0 || layout.n_slots.is_power_of_two())
-            && layout.n_offsets >= 1;
-        ok.then_some(layout)
+        let layout = (|| Self::new(count(0)?, count(1)?, count(2)?, count(3)?, count(4)?))()
+            .ok_or("header counts out of range")?;
+        if layout.total != bytes.len() {
+            return Err(format!(
+                "{} bytes where the header describes {}",
+                bytes.len(),
+                layout.total
+            ));
+        }
+        if !(layout.n_slots == 0 || layout.n_slots.is_power_of_two()) || layout.n_offsets == 0 {
+            return Err("inconsistent header counts".into());
+        }
+        let stored = le64(bytes, CHECKSUM_AT).ok_or("no checksum")?;
+        if checksum(bytes) != stored {
+            return Err("checksum mismatch".into());
+        }
+        Ok(Some(layout))
     }
 }
 
@@ -265,6 +292,8 @@ impl Parsed {
         ] {
             out.extend_from_slice(&(v as u64).to_le_bytes());
         }
+        // Checksum placeholder, filled in once the rest is laid out.
+        out.extend_from_slice(&0u64.to_le_bytes());
         for w in &self.words {
             out.extend_from_slice(&w.to_le_bytes());
         }
@@ -278,6 +307,8 @@ impl Parsed {
             out.extend_from_slice(&b.to_le_bytes());
         }
         debug_assert_eq!(out.len(), layout.total);
+        let sum = checksum(&out);
+        out[CHECKSUM_AT..HEADER].copy_from_slice(&sum.to_le_bytes());
         ParaphraseTable {
             bytes: Storage::Owned(out),
             layout,
@@ -365,16 +396,25 @@ impl ParaphraseTable {
         builder.finish()
     }
 
-    /// Loads the table through a binary cache kept beside it (`<file>.rad3d-index`, the
+    /// Loads the table through a binary cache kept beside it (`<file>.rad3d-index-v4`, the
     /// flat `Layout`, ≈ 0.2 GB for the English table): a cache whose recorded size and
     /// modification time match the table is memory-mapped instead of decompressing and
     /// parsing (milliseconds instead of seconds); otherwise the table is parsed and the
     /// cache (re)written, best effort (a read-only directory just means no cache).
+    ///
+    /// A cache that fails its checksum or structural checks is rebuilt from the table
+    /// (logged), never used.
     pub fn load_cached(path: &Path) -> Result<Self> {
         let stamp = file_stamp(path)?;
         let cache = cache_path(path);
-        if let Some(t) = Self::map_cache(&cache, stamp) {
-            return Ok(t);
+        match Self::map_cache(&cache, stamp) {
+            Ok(Some(t)) => return Ok(t),
+            Ok(None) => {}
+            Err(reason) => tracing::warn!(
+                path = %cache.display(),
+                %reason,
+                "corrupt paraphrase index; rebuilding it from the table"
+            ),
         }
         let t = Self::parse_gz(path)?.into_table(stamp);
         if let Err(e) = t.write_cache(&cache) {
@@ -383,18 +423,26 @@ impl ParaphraseTable {
         Ok(t)
     }
 
-    fn map_cache(cache: &Path, stamp: [u64; 2]) -> Option<Self> {
-        let file = std::fs::File::open(cache).ok()?;
+    /// The cache at `cache` if it exists and belongs to the table stamped `stamp`;
+    /// `Err(reason)` when it is damaged (see [`Layout::read`]).
+    fn map_cache(cache: &Path, stamp: [u64; 2]) -> std::result::Result<Option<Self>, String> {
+        let Ok(file) = std::fs::File::open(cache) else {
+            return Ok(None);
+        };
         // SAFETY: the cache is only ever replaced by renaming a new file over it (see
         // `write_cache`), so the mapped inode is never modified while mapped; and every read
         // below is a bounds-checked byte-slice access, so even a file altered behind our
         // back yields wrong paraphrases, never memory unsafety.
-        let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
-        let layout = Layout::read(&map, stamp)?;
-        Some(Self {
+        let Ok(map) = (unsafe { memmap2::Mmap::map(&file) }) else {
+            return Ok(None);
+        };
+        let Some(layout) = Layout::read(&map, stamp)? else {
+            return Ok(None);
+        };
+        Ok(Some(Self {
             bytes: Storage::Mapped(map),
             layout,
-        })
+        }))
     }
 
     fn write_cache(&self, cache: &Path) -> std::io::Result<()> {
@@ -404,6 +452,13 @@ impl ParaphraseTable {
         std::fs::rename(&tmp, cache).inspect_err(|_| {
             let _ = std::fs::remove_file(&tmp);
         })
+    }
+
+    /// Where [`Self::load_cached`] keeps the index of the gzipped table at `table`. The
+    /// name carries the format version, so builds reading different formats that share
+    /// one asset directory keep one index each instead of rewriting each other's.
+    pub fn index_path(table: &Path) -> std::path::PathBuf {
+        cache_path(table)
     }
 
     /// Parses an uncompressed table held in memory (tests, small tables).
@@ -516,13 +571,46 @@ impl ParaphraseTable {
 }
 
 /// First bytes of a cache file (format version included).
-const CACHE_MAGIC: &[u8; 8] = b"R3DPARA3";
+const CACHE_MAGIC: &[u8; 8] = b"R3DPARA4";
 
-/// The cache file of a table.
+/// The cache file of a table (see [`ParaphraseTable::index_path`]).
 fn cache_path(path: &Path) -> std::path::PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".rad3d-index");
+    name.push(".rad3d-index-v4");
     path.with_file_name(name)
+}
+
+/// 64-bit checksum of a cache file, skipping its own slot in the header. Four
+/// independent multiply–xor lanes over little-endian words keep it near memory speed;
+/// it guards against damage, not tampering.
+fn checksum(bytes: &[u8]) -> u64 {
+    const K: [u64; 4] = [
+        0x9e37_79b9_7f4a_7c15,
+        0xc2b2_ae3d_27d4_eb4f,
+        0x1656_67b1_9e37_79f9,
+        0xd6e8_feb8_6659_fd93,
+    ];
+    let mut lanes = K;
+    let mut eat = |data: &[u8]| {
+        let mut blocks = data.chunks_exact(32);
+        for b in &mut blocks {
+            for (k, lane) in lanes.iter_mut().enumerate() {
+                let w = u64::from_le_bytes(b[8 * k..8 * k + 8].try_into().expect("8 bytes"));
+                *lane = (*lane ^ w).wrapping_mul(K[k]).rotate_left(29);
+            }
+        }
+        for (k, &byte) in blocks.remainder().iter().enumerate() {
+            lanes[k % 4] = (lanes[k % 4] ^ u64::from(byte)).wrapping_mul(K[k % 4]);
+        }
+    };
+    let head = bytes.len().min(CHECKSUM_AT);
+    eat(&bytes[..head]);
+    eat(bytes.get(HEADER..).unwrap_or_default());
+    let mut h = bytes.len() as u64;
+    for (k, lane) in lanes.iter().enumerate() {
+        h = mix(h ^ lane.rotate_left(16 * k as u32));
+    }
+    h
 }
 
 /// Size and modification time (ns since the epoch) of a file.
@@ -760,17 +848,61 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let cache = dir.join("t.rad3d-index");
         t.write_cache(&cache).unwrap();
-        let back = ParaphraseTable::map_cache(&cache, [0, 0]).unwrap();
-        assert!(ParaphraseTable::map_cache(&cache, [7, 10]).is_none());
+        let back = ParaphraseTable::map_cache(&cache, [0, 0]).unwrap().unwrap();
+        assert!(
+            ParaphraseTable::map_cache(&cache, [7, 10])
+                .unwrap()
+                .is_none()
+        );
         // A truncated cache is rejected, not trusted.
         let bytes = std::fs::read(&cache).unwrap();
         let cut = dir.join("cut.rad3d-index");
         std::fs::write(&cut, &bytes[..bytes.len() - 3]).unwrap();
-        assert!(ParaphraseTable::map_cache(&cut, [0, 0]).is_none());
+        assert!(ParaphraseTable::map_cache(&cut, [0, 0]).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
         let mut again = Vec::new();
         back.for_each_path(&ids, 0, |len, p| again.push((len, p.to_vec())));
         assert_eq!(again, got);
         assert_eq!(back.len(), t.len());
+    }
+
+    #[test]
+    fn corrupt_cache_is_detected_and_rebuilt() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let gz = dir.path().join("p.gz");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(b"0.1\nlung\npulmonary\n0.3\nlung field\nlung zone\n")
+            .unwrap();
+        std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+        let fresh = ParaphraseTable::load_cached(&gz).unwrap();
+        let cache = cache_path(&gz);
+        let good = std::fs::read(&cache).unwrap();
+        let stamp = file_stamp(&gz).unwrap();
+        assert!(ParaphraseTable::map_cache(&cache, stamp).unwrap().is_some());
+        let paths = |t: &ParaphraseTable| {
+            let ids = [t.translate("lung"), t.translate("field")];
+            let mut got = Vec::new();
+            t.for_each_path(&ids, 0, |len, p| got.push((len, p.to_vec())));
+            got
+        };
+        // Every probe slot taken: the damage that made lookups scan the whole table.
+        let mut bad = good.clone();
+        let l = fresh.layout;
+        for b in &mut bad[l.slots..] {
+            *b = 0xff;
+        }
+        // And one flipped bit of a paraphrase word: wrong matches, no hang.
+        let mut flipped = good.clone();
+        flipped[l.words] ^= 1;
+        for damaged in [bad, flipped] {
+            std::fs::write(&cache, &damaged).unwrap();
+            let e = ParaphraseTable::map_cache(&cache, stamp).err();
+            assert_eq!(e.as_deref(), Some("checksum mismatch"));
+            let t = ParaphraseTable::load_cached(&gz).unwrap();
+            assert_eq!(paths(&t), paths(&fresh));
+            // Rebuilt and rewritten.
+            assert_eq!(std::fs::read(&cache).unwrap(), good);
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! paraphrase): every match each stage proposes, with how many candidates cover each
 //! word, for the beam search in `align` to choose from.
 
-use super::align::{EXACT, Match, PARAPHRASE, STEM, SYNONYM, WordInfo};
+use super::align::{EXACT, MAX_CANDIDATE_MATCHES, Match, PARAPHRASE, STEM, SYNONYM, WordInfo};
 use super::paraphrase::ParaphraseTable;
 use crate::hash::FxMap;
 
@@ -13,6 +13,10 @@ pub(super) struct Stage {
     pub(super) matches: Vec<Vec<Match>>,
     pub(super) cov1: Vec<u32>,
     pub(super) cov2: Vec<u32>,
+    /// Candidates stored so far (all stages).
+    pub(super) total: usize,
+    /// Set when a candidate was refused because [`MAX_CANDIDATE_MATCHES`] were stored.
+    pub(super) overflow: bool,
 }
 
 impl Stage {
@@ -23,10 +27,19 @@ impl Stage {
             matches: vec![Vec::new(); words2.len()],
             cov1: vec![0; words1.len()],
             cov2: vec![0; words2.len()],
+            total: 0,
+            overflow: false,
         }
     }
 
     fn add(&mut self, m: Match) {
+        // The jar keeps every candidate; past the limit the alignment is refused instead
+        // (see `MAX_CANDIDATE_MATCHES`), so stop storing them.
+        if self.total >= MAX_CANDIDATE_MATCHES {
+            self.overflow = true;
+            return;
+        }
+        self.total += 1;
         for k in 0..m.match_len {
             self.cov1[m.match_start + k] += 1;
         }
@@ -49,6 +62,9 @@ impl Stage {
 
 pub(super) fn match_exact(s: &mut Stage) {
     for j in 0..s.keys2.len() {
+        if s.overflow {
+            return;
+        }
         for i in 0..s.keys1.len() {
             if s.keys1[i] == s.keys2[j] {
                 s.add_word(EXACT, j, i);
@@ -59,6 +75,9 @@ pub(super) fn match_exact(s: &mut Stage) {
 
 pub(super) fn match_stem(s: &mut Stage, words1: &[&WordInfo], words2: &[&WordInfo]) {
     for (j, w2) in words2.iter().enumerate() {
+        if s.overflow {
+            return;
+        }
         for (i, w1) in words1.iter().enumerate() {
             if w1.stem == w2.stem && s.keys1[i] != s.keys2[j] {
                 s.add_word(STEM, j, i);
