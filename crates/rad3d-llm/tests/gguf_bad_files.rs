@@ -361,3 +361,32 @@ proptest! {
         exercise(&write_bytes(&dir, "fuzz64.gguf", &bytes));
     }
 }
+
+/// A NaN in float metadata once turned into JSON `null` and then the default (a rope base
+/// of NaN read as 10000): it is an error naming the key.
+#[test]
+fn non_finite_float_metadata_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = |theta: f32| {
+        GgufWriter::new()
+            .string("general.architecture", "llama")
+            .u32("llama.embedding_length", 4)
+            .u32("llama.attention.head_count", 2)
+            .u32("llama.feed_forward_length", 8)
+            .u32("llama.block_count", 1)
+            .u32("llama.context_length", 16)
+            .f32("llama.attention.layer_norm_rms_epsilon", 1e-5)
+            .f32("llama.rope.freq_base", theta)
+            .tensor_f32("token_embd.weight", &[3, 4], &[0.0; 12])
+    };
+    let ok = GgufFile::open(write_bytes(&dir, "ok.gguf", &base(500.0).to_bytes())).unwrap();
+    assert_eq!(llama_config(&ok).unwrap().rope_theta, 500.0);
+    for (name, theta) in [("nan.gguf", f32::NAN), ("inf.gguf", f32::INFINITY)] {
+        let f = GgufFile::open(write_bytes(&dir, name, &base(theta).to_bytes())).unwrap();
+        let err = llama_config(&f).unwrap_err().to_string();
+        assert!(
+            err.contains("llama.rope.freq_base") && err.contains(name),
+            "{err}"
+        );
+    }
+}

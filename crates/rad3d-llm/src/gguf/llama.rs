@@ -172,6 +172,16 @@ pub fn hf_config_json(gguf: &GgufFile) -> Result<Value> {
     require_llama(gguf)?;
     let u = |key: &str| gguf.get_u64(&format!("llama.{key}"));
     let opt_u = |key: &str| gguf.get(key).and_then(|v| v.as_u64());
+    // A NaN or infinite value would become JSON `null` below and then the HF default:
+    // refuse it here, naming the key.
+    let finite = |key: &str| -> Result<f64> {
+        let v = gguf.get_f64(key)?;
+        if v.is_finite() {
+            Ok(v)
+        } else {
+            Err(gguf.format_err(format!("metadata '{key}' is {v}, not a finite number")))
+        }
+    };
     let hidden = u("embedding_length")?;
     let heads = u("attention.head_count")?;
     let kv_heads = match gguf.get("llama.attention.head_count_kv") {
@@ -208,9 +218,9 @@ pub fn hf_config_json(gguf: &GgufFile) -> Result<Value> {
         "head_dim": head_dim,
         "vocab_size": vocab,
         "max_position_embeddings": u("context_length")?,
-        "rms_norm_eps": gguf.get_f64("llama.attention.layer_norm_rms_epsilon")?,
+        "rms_norm_eps": finite("llama.attention.layer_norm_rms_epsilon")?,
         "rope_theta": match gguf.get("llama.rope.freq_base") {
-            Some(_) => gguf.get_f64("llama.rope.freq_base")?,
+            Some(_) => finite("llama.rope.freq_base")?,
             None => 10000.0,
         },
         "tie_word_embeddings": gguf.tensor("output.weight").is_none(),
