@@ -227,11 +227,13 @@ impl CheckpointReader {
                         .collect(),
                     other => return Err(self.wrong_dtype(name, st_dtype_name(other), EXPECTED)),
                 };
+                IoError::check_finite(&values, &self.path, name)?;
                 Ok(TensorData::new(values, shape))
             }
             Raw::Pytorch(pt, full) => {
                 // Errors name the tensor as stored, so the file can be inspected by it.
                 let (values, shape) = pt.read_f32(&full)?;
+                IoError::check_finite(&values, &self.path, &full)?;
                 Ok(TensorData::new(values, shape))
             }
         }

@@ -144,9 +144,38 @@ pub enum IoError {
         /// Why.
         reason: String,
     },
+    /// A weight tensor holds NaN or infinite values: damaged or diverged weights that would
+    /// spread through every output.
+    #[error(
+        "{path}: tensor `{name}` holds {count} NaN or infinite values (first at index {first})"
+    )]
+    NonFinite {
+        /// The file.
+        path: PathBuf,
+        /// The tensor name.
+        name: String,
+        /// How many values are not finite.
+        count: usize,
+        /// Flat index of the first one.
+        first: usize,
+    },
 }
 
 impl IoError {
+    /// `Ok` when every value is finite, else [`IoError::NonFinite`] naming `path` and
+    /// `name`.
+    pub fn check_finite(values: &[f32], path: &Path, name: &str) -> Result<()> {
+        let Some(first) = values.iter().position(|v| !v.is_finite()) else {
+            return Ok(());
+        };
+        Err(Self::NonFinite {
+            path: path.to_path_buf(),
+            name: name.to_string(),
+            count: values[first..].iter().filter(|v| !v.is_finite()).count(),
+            first,
+        })
+    }
+
     /// A `map_err` adapter that names `path`.
     pub fn at(path: &Path) -> impl FnOnce(std::io::Error) -> IoError + '_ {
         move |source| IoError::Io {
@@ -170,7 +199,8 @@ impl IoError {
             | Self::CorruptEntry { path, .. }
             | Self::TensorLayout { path, .. }
             | Self::TensorTooLarge { path, .. }
-            | Self::UnsupportedPickle { path, .. } => path,
+            | Self::UnsupportedPickle { path, .. }
+            | Self::NonFinite { path, .. } => path,
         }
     }
 }

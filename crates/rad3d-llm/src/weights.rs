@@ -405,13 +405,15 @@ pub(crate) fn check_tensors(
 
 /// Takes a tensor that [`check_tensors`] has already vouched for.
 pub(crate) fn take_checked(source: &mut dyn TensorSource, name: &str) -> Result<HostTensor> {
-    source.take(name)?.ok_or_else(|| {
-        rad3d_io::IoError::MissingTensors {
+    let tensor = source
+        .take(name)?
+        .ok_or_else(|| rad3d_io::IoError::MissingTensors {
             path: source.origin().to_path_buf(),
             names: vec![name.to_string()],
-        }
-        .into()
-    })
+        })?;
+    // Whatever the format (safetensors, GGUF, memory), NaN or infinite weights are damage.
+    rad3d_io::IoError::check_finite(&tensor.data, source.origin(), name)?;
+    Ok(tensor)
 }
 
 #[cfg(test)]
