@@ -48,6 +48,9 @@ enum Command {
     Generate(cmd::generate::Args),
     /// Score generated reports with every metric of the paper, with bootstrap intervals.
     Evaluate(cmd::evaluate::Args),
+    /// Install or locate the data files of METEOR, BERTScore's encoder and the test LLM.
+    #[command(subcommand)]
+    Assets(cmd::assets::Command),
     /// The whole method on a synthetic cohort, no downloads.
     Quickstart(cmd::quickstart::Args),
 }
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         Command::Generate(args) => cmd::generate::run(args),
         Command::Evaluate(args) => cmd::evaluate::run(args),
         Command::Quickstart(args) => cmd::quickstart::run(args),
+        Command::Assets(command) => cmd::assets::run(command),
     };
     outcome::exit_code(result)
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand: its flags (`Args`) and its `run`.
 
+pub(crate) mod assets;
 pub(crate) mod caches;
 pub(crate) mod classifier;
 pub(crate) mod embed;
