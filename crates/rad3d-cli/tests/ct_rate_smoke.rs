@@ -179,6 +179,62 @@ fn the_documented_ct_rate_workflow_runs_end_to_end() {
     assert!(!a.is_empty());
     assert_eq!(a, b, "same seed, different training");
 
+    // Fig. 12: a (small) prefix-length × depth grid trained and scored cell by cell.
+    let sweep_dir = dir.path().join("sweep");
+    let sweep = Command::new(rad3d())
+        .args([
+            "train",
+            "--variant",
+            "v3",
+            "--sweep",
+            "--sweep-prefix-lens",
+            "2,4",
+        ])
+        .args(["--sweep-depths", "1", "--generate-tokens", "20", "-q"])
+        .args([
+            "--cache",
+            &path("cache"),
+            "--valid-cache",
+            &path("valid_cache"),
+        ])
+        .args(["--reports", &path("reports"), "--labels", &path("labels")])
+        .args(["--valid-reports", &path("valid_reports")])
+        .args(["--valid-labels", &path("valid_labels")])
+        .args(["--classifier", &path("classifier"), "--llm", &path("llm")])
+        .args(["--epochs", "1", "--batch", &number("batch")])
+        .args(["--max-tokens", &number("max_tokens"), "--out"])
+        .arg(&sweep_dir)
+        .env("RAD3D_ASSETS", &assets)
+        .output()
+        .unwrap();
+    assert!(
+        sweep.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sweep.stderr)
+    );
+    let grid = std::fs::read_to_string(sweep_dir.join("sweep.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = grid
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{grid}");
+    assert_eq!((rows[0][0], rows[1][0]), ("2", "4"));
+    let params: Vec<usize> = rows.iter().map(|r| r[2].parse().unwrap()).collect();
+    assert!(
+        params[1] > params[0],
+        "a longer prefix has more parameters: {grid}"
+    );
+    for row in &rows {
+        for cell in &row[3..] {
+            unit(
+                &serde_json::json!(cell.parse::<f64>().unwrap()),
+                "sweep metric",
+            );
+        }
+    }
+    assert!(sweep_dir.join("p4_d1/reports_valid.csv").exists());
+
     // Logits cached by a head are read in the head's label order: a labels CSV with the
     // columns in another order is refused, not silently mis-assigned.
     let logits_cache = dir.path().join("valid-logits");

@@ -135,9 +135,19 @@ pub(crate) struct Args {
     /// New tokens when generating the validation reports (0: skip generation).
     #[arg(long, default_value_t = 300)]
     generate_tokens: usize,
-    /// Print the paper's prefix-length × depth grid with trainable-parameter counts.
+    /// The paper's prefix-length × depth grid (Fig. 12): with data flags, train and score
+    /// every cell into `OUT/p<P>_d<D>/` and write `OUT/sweep.csv` and `OUT/sweep.md`;
+    /// without, print the grid's trainable-parameter counts.
     #[arg(long)]
     sweep: bool,
+    /// Prefix lengths of --sweep (default: the paper's 2, 5, 7, 10, 14).
+    #[arg(long, value_delimiter = ',')]
+    #[serde(default)]
+    sweep_prefix_lens: Vec<usize>,
+    /// Projector depths of --sweep (default: the paper's 2, 4, 8, 16).
+    #[arg(long, value_delimiter = ',')]
+    #[serde(default)]
+    sweep_depths: Vec<usize>,
     /// LLM width for --sweep without --llm.
     #[arg(long)]
     d_model: Option<usize>,
@@ -259,6 +269,75 @@ fn sweep_only<B: Backend>(args: &Args, variant: Variant, device: &B::Device) -> 
     Ok(Outcome::Done)
 }
 
+/// `--sweep` with data: every cell of the grid trained (resumable, like any run) and its
+/// validation reports scored; one row per cell in `sweep.csv` / `sweep.md`.
+fn sweep_train<B: Backend>(args: Args, device: B::Device) -> Result<Outcome> {
+    use rad3d_prefix::metrics::evaluation::{EvaluateFiles, EvaluateOptions, evaluate_files};
+    use rad3d_prefix::metrics::reports::ReportColumns;
+
+    let Some(out) = args.out.clone() else {
+        return usage("--out is required");
+    };
+    if args.generate_tokens == 0 {
+        return usage("--sweep scores validation reports: --generate-tokens must be above 0");
+    }
+    let pick = |given: &[usize], paper: &[usize]| {
+        if given.is_empty() {
+            paper.to_vec()
+        } else {
+            given.to_vec()
+        }
+    };
+    let lens = pick(&args.sweep_prefix_lens, &PAPER_PREFIX_LENS);
+    let depths = pick(&args.sweep_depths, &PAPER_DEPTHS);
+    let mut csv = String::from("prefix_len,layers,trainable,bleu_4,meteor,rouge_l\n");
+    let mut md = String::from(
+        "| prefix length | layers | trainable | BLEU-4 | METEOR | ROUGE-L |\n|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for &prefix_len in &lens {
+        for &layers in &depths {
+            let cell_dir = out.join(format!("p{prefix_len}_d{layers}"));
+            let cell = Args {
+                sweep: false,
+                prefix_len,
+                layers,
+                out: Some(cell_dir.clone()),
+                resume: None,
+                ..args.clone()
+            };
+            tracing::info!("sweep: prefix length {prefix_len}, {layers} layers");
+            train_on::<B>(cell, device.clone())?;
+            let model: RunModel = serde_json::from_str(
+                &std::fs::read_to_string(cell_dir.join(MODEL_FILE))
+                    .with_context(|| format!("reading {}", cell_dir.join(MODEL_FILE).display()))?,
+            )?;
+            // The run's own file holds both texts: references and greedy reports.
+            let reports = cell_dir.join("reports_valid.csv");
+            let mut files = EvaluateFiles::new(&reports, &reports);
+            files.ref_columns = ReportColumns {
+                id: Some("VolumeName".into()),
+                text: Some("reference".into()),
+            };
+            files.hyp_columns = ReportColumns {
+                id: Some("VolumeName".into()),
+                text: Some("generated".into()),
+            };
+            let ev = evaluate_files(&files, &[], &EvaluateOptions::default())?;
+            let value = |k: &str| ev.value(k).unwrap_or(f64::NAN);
+            let trainable = model.projector.num_params();
+            let (b, m, r) = (value("bleu_4"), value("meteor"), value("rouge_l"));
+            csv.push_str(&format!("{prefix_len},{layers},{trainable},{b},{m},{r}\n"));
+            md.push_str(&format!(
+                "| {prefix_len} | {layers} | {trainable} | {b:.4} | {m:.4} | {r:.4} |\n"
+            ));
+        }
+    }
+    rad3d_prefix::io::write_atomic(&out.join("sweep.csv"), csv.as_bytes())?;
+    rad3d_prefix::io::write_atomic(&out.join("sweep.md"), md.as_bytes())?;
+    print!("{md}");
+    Ok(Outcome::Done)
+}
+
 /// The training run, on the chosen backend.
 struct Train(Args);
 
@@ -277,7 +356,10 @@ fn train_on<B: Backend>(args: Args, device: B::Device) -> Result<Outcome> {
         .parse()
         .map_err(|e| crate::outcome::UsageError(format!("--variant: {e}")))?;
     if args.sweep {
-        return sweep_only::<B>(&args, variant, &device);
+        return match args.cache {
+            None => sweep_only::<B>(&args, variant, &device),
+            Some(_) => sweep_train::<B>(args, device),
+        };
     }
     let mut resume = args.resume.is_some();
     let args = args.absolute()?;
