@@ -132,19 +132,24 @@ fn the_documented_ct_rate_workflow_runs_end_to_end() {
             .unwrap();
     let path = |k: &str| stored[k].as_str().unwrap().to_string();
     let number = |k: &str| stored[k].to_string();
+    // The data flags of the documented train command, as its args.json stored them.
+    let data_flags: Vec<String> = [
+        ("--cache", "cache"),
+        ("--valid-cache", "valid_cache"),
+        ("--reports", "reports"),
+        ("--labels", "labels"),
+        ("--valid-reports", "valid_reports"),
+        ("--valid-labels", "valid_labels"),
+        ("--classifier", "classifier"),
+        ("--llm", "llm"),
+    ]
+    .iter()
+    .flat_map(|(flag, key)| [flag.to_string(), path(key)])
+    .collect();
     let again_dir = dir.path().join("v2-again");
     let twin = Command::new(rad3d())
         .args(["train", "--variant", "v2", "--generate-tokens", "0", "-q"])
-        .args([
-            "--cache",
-            &path("cache"),
-            "--valid-cache",
-            &path("valid_cache"),
-        ])
-        .args(["--reports", &path("reports"), "--labels", &path("labels")])
-        .args(["--valid-reports", &path("valid_reports")])
-        .args(["--valid-labels", &path("valid_labels")])
-        .args(["--classifier", &path("classifier"), "--llm", &path("llm")])
+        .args(&data_flags)
         .args(["--epochs", &number("epochs"), "--lr", &number("lr")])
         .args([
             "--batch",
@@ -191,16 +196,7 @@ fn the_documented_ct_rate_workflow_runs_end_to_end() {
             "2,4",
         ])
         .args(["--sweep-depths", "1", "--generate-tokens", "20", "-q"])
-        .args([
-            "--cache",
-            &path("cache"),
-            "--valid-cache",
-            &path("valid_cache"),
-        ])
-        .args(["--reports", &path("reports"), "--labels", &path("labels")])
-        .args(["--valid-reports", &path("valid_reports")])
-        .args(["--valid-labels", &path("valid_labels")])
-        .args(["--classifier", &path("classifier"), "--llm", &path("llm")])
+        .args(&data_flags)
         .args(["--epochs", "1", "--batch", &number("batch")])
         .args(["--max-tokens", &number("max_tokens"), "--out"])
         .arg(&sweep_dir)
