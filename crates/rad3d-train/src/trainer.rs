@@ -257,9 +257,28 @@ impl Metrics {
     fn open(path: PathBuf, keep_len: Option<u64>) -> Result<Self> {
         if let Some(len) = keep_len {
             // Lines written after the checkpoint we resume from describe steps that will be
-            // redone: drop them.
-            if let Ok(f) = std::fs::OpenOptions::new().write(true).open(&path) {
-                f.set_len(len).map_err(io_err(&path))?;
+            // redone: drop them. A file shorter than the checkpoint recorded lost its tail:
+            // it is cut back to its last complete line, never padded (extending it would
+            // fill the gap with NUL bytes).
+            if let Ok(f) = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&path)
+            {
+                let found = f.metadata().map_err(io_err(&path))?.len();
+                let keep = if found >= len {
+                    len
+                } else {
+                    let text = std::fs::read(&path).map_err(io_err(&path))?;
+                    let complete = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+                    tracing::warn!(
+                        path = %path.display(),
+                        "metrics file shorter than its checkpoint recorded ({found} of {len} bytes): \
+                         the lost lines stay lost"
+                    );
+                    complete as u64
+                };
+                f.set_len(keep).map_err(io_err(&path))?;
             }
         } else if path.exists() {
             std::fs::remove_file(&path).map_err(io_err(&path))?;

@@ -310,3 +310,36 @@ fn corrupted_checkpoint_is_detected_not_loaded() {
     .to_string();
     assert!(err.contains("lists no files"), "{err}");
 }
+
+/// A metrics file that lost its tail is cut back to its last complete line on resume,
+/// never padded with NUL bytes up to the length the checkpoint recorded.
+#[test]
+fn a_truncated_metrics_file_is_not_padded_on_resume() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let config = TrainConfig {
+        epochs: 1,
+        batch_size: 4,
+        lr: 1e-3,
+        ..Default::default()
+    };
+    run(&dir, &config, 1).unwrap();
+    let metrics = RunDir(dir.clone()).metrics();
+    let bytes = std::fs::read(&metrics).unwrap();
+    std::fs::write(&metrics, &bytes[..bytes.len() / 2]).unwrap();
+    run(
+        &dir,
+        &TrainConfig {
+            epochs: 2,
+            resume: true,
+            ..config
+        },
+        1,
+    )
+    .unwrap();
+    let after = std::fs::read(&metrics).unwrap();
+    assert!(!after.contains(&0), "NUL bytes in {}", metrics.display());
+    for line in String::from_utf8(after).unwrap().lines() {
+        serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+    }
+}
