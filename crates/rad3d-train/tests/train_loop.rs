@@ -239,16 +239,21 @@ fn kill_and_resume_reproduces_the_uninterrupted_run() {
     assert!(RunDir(dir).best().join("projector.mpk").exists());
 }
 
-#[test]
-fn corrupted_checkpoint_is_detected_not_loaded() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("run");
-    let config = TrainConfig {
+/// One epoch of batches of 4 at lr 1e-3: the run the checkpoint tests start from.
+fn one_epoch() -> TrainConfig {
+    TrainConfig {
         epochs: 1,
         batch_size: 4,
         lr: 1e-3,
         ..Default::default()
-    };
+    }
+}
+
+#[test]
+fn corrupted_checkpoint_is_detected_not_loaded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let config = one_epoch();
     let first = run(&dir, &config, 1).unwrap();
     let corrupt = |file: &Path| {
         let mut bytes = std::fs::read(file).unwrap();
@@ -317,12 +322,7 @@ fn corrupted_checkpoint_is_detected_not_loaded() {
 fn a_truncated_metrics_file_is_not_padded_on_resume() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run");
-    let config = TrainConfig {
-        epochs: 1,
-        batch_size: 4,
-        lr: 1e-3,
-        ..Default::default()
-    };
+    let config = one_epoch();
     run(&dir, &config, 1).unwrap();
     let metrics = RunDir(dir.clone()).metrics();
     let bytes = std::fs::read(&metrics).unwrap();
