@@ -4,10 +4,12 @@ Run with a Python that has torch:
 
     python scripts/reference/make_pt_cases.py crates/rad3d-io/tests/data/pt
 
-Each case is a file torch.save wrote itself (so the tests check real PyTorch output,
-not our idea of it) plus `<case>.json`: for every tensor name, its dtype, shape and
-values in row-major order. Damaged variants are derived from `contiguous.pt` by the
-Rust tests, so they need no Python.
+Each case is a file torch.save writes plus `<case>.json`: for every tensor name, its
+dtype, shape and values in row-major order. Only the JSON files are kept in git: the
+Rust tests write each case's checkpoint themselves in torch.save's layout (the same zip
+entries and pickle opcodes, the same storages, offsets and strides as here) and check it
+against torch's values; damaged variants are derived from `contiguous.pt` there too.
+The `.pt` files this writes are for inspecting that layout and are ignored by git.
 """
 
 import json

@@ -1,20 +1,320 @@
-//! PyTorch `.pt` checkpoints written by torch.save itself (tests/data/pt, made by
-//! scripts/reference/make_pt_cases.py): every value must come back exactly, strided
-//! and offset views included, and damaged variants (built here from `contiguous.pt`)
-//! must be refused with an error naming the file and tensor — never read as zeros.
+//! PyTorch `.pt` checkpoints in torch.save's layout: every value must come back exactly,
+//! strided and offset views included, and damaged variants (built here from
+//! `contiguous.pt`) must be refused with an error naming the file and tensor — never
+//! read as zeros.
+//!
+//! The checkpoints are written here, at test time, in the byte layout torch.save uses (zip
+//! entries `<case>/data.pkl`, `<case>/data/<key>`, the pickle's opcodes as torch emits
+//! them). The expected values in `tests/data/pt/<case>.json` are torch's own, written by
+//! `scripts/reference/make_pt_cases.py` from files torch.save produced.
 #![cfg(feature = "checkpoint")]
 
 use std::io::{Cursor, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use rad3d_io::{CheckpointReader, IoError};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
+/// A case's expected values (`<case>.json`) or its checkpoint (`<case>.pt`, written once
+/// per test process into a temporary folder).
 fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/pt")
-        .join(name)
+    let Some(case) = name.strip_suffix(".pt") else {
+        return Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/pt")
+            .join(name);
+    };
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        for case in CASES {
+            torch_save(dir.path(), case);
+        }
+        dir
+    });
+    dir.path().join(format!("{case}.pt"))
+}
+
+/// The cases, as torch.save would see them.
+const CASES: [&str; 6] = [
+    "contiguous",
+    "transposed",
+    "offset_views",
+    "dtypes",
+    "nested",
+    "parameters",
+];
+
+/// A value of a checkpoint's pickle.
+enum Obj {
+    /// A `dict` (`ordered`: `collections.OrderedDict`, as a `state_dict` is).
+    Dict(bool, Vec<(&'static str, Obj)>),
+    /// A view `(name in the JSON, storage key, shape, stride, offset)`.
+    Tensor(&'static str, &'static str, Vec<usize>, Vec<usize>, usize),
+    /// `nn.Parameter` around a tensor.
+    Param(Box<Obj>),
+}
+
+/// One storage: key, torch storage type, element count.
+type Storage = (&'static str, &'static str, usize);
+
+fn tensor(
+    json: &'static str,
+    key: &'static str,
+    shape: &[usize],
+    stride: &[usize],
+    offset: usize,
+) -> Obj {
+    Obj::Tensor(json, key, shape.to_vec(), stride.to_vec(), offset)
+}
+
+/// What make_pt_cases.py saved for `case`: the object and its storages.
+fn layout(case: &str) -> (Obj, Vec<Storage>) {
+    use Obj::{Dict, Param};
+    match case {
+        "contiguous" => (
+            Dict(
+                true,
+                vec![
+                    ("weight", tensor("weight", "0", &[3, 4], &[4, 1], 0)),
+                    ("bias", tensor("bias", "1", &[3], &[1], 0)),
+                ],
+            ),
+            vec![("0", "FloatStorage", 12), ("1", "FloatStorage", 3)],
+        ),
+        // The transpose of a row-major 3 × 4 matrix: strides (1, 4) into its storage.
+        "transposed" => (
+            Dict(true, vec![("t", tensor("t", "0", &[4, 3], &[1, 4], 0))]),
+            vec![("0", "FloatStorage", 12)],
+        ),
+        // A row, a column and a block of one 3 × 4 storage.
+        "offset_views" => (
+            Dict(
+                true,
+                vec![
+                    ("row", tensor("row", "0", &[4], &[1], 4)),
+                    ("col", tensor("col", "0", &[3], &[4], 2)),
+                    ("tail", tensor("tail", "0", &[2, 2], &[4, 1], 5)),
+                ],
+            ),
+            vec![("0", "FloatStorage", 12)],
+        ),
+        "dtypes" => (
+            Dict(
+                true,
+                vec![
+                    ("f16", tensor("f16", "0", &[3, 4], &[4, 1], 0)),
+                    ("bf16", tensor("bf16", "1", &[3, 4], &[4, 1], 0)),
+                    ("f64", tensor("f64", "2", &[4, 3], &[1, 4], 0)),
+                    ("i64", tensor("i64", "3", &[2, 3], &[3, 1], 0)),
+                    ("scalar", tensor("scalar", "4", &[], &[], 0)),
+                ],
+            ),
+            vec![
+                ("0", "HalfStorage", 12),
+                ("1", "BFloat16Storage", 12),
+                ("2", "DoubleStorage", 12),
+                ("3", "LongStorage", 6),
+                ("4", "FloatStorage", 1),
+            ],
+        ),
+        "nested" => (
+            Dict(
+                false,
+                vec![
+                    (
+                        "state_dict",
+                        Dict(
+                            true,
+                            vec![
+                                (
+                                    "encoder.weight",
+                                    tensor("state_dict.encoder.weight", "0", &[3, 4], &[4, 1], 0),
+                                ),
+                                (
+                                    "encoder.bias",
+                                    tensor("state_dict.encoder.bias", "1", &[2], &[1], 0),
+                                ),
+                            ],
+                        ),
+                    ),
+                    (
+                        "model",
+                        Dict(
+                            false,
+                            vec![(
+                                "head",
+                                Dict(
+                                    false,
+                                    vec![("w", tensor("model.head.w", "2", &[1, 1], &[1, 1], 0))],
+                                ),
+                            )],
+                        ),
+                    ),
+                ],
+            ),
+            vec![
+                ("0", "FloatStorage", 12),
+                ("1", "FloatStorage", 2),
+                ("2", "FloatStorage", 1),
+            ],
+        ),
+        "parameters" => (
+            Dict(
+                true,
+                vec![
+                    (
+                        "weight",
+                        Param(Box::new(tensor("weight", "0", &[2, 2], &[2, 1], 0))),
+                    ),
+                    ("bias", Param(Box::new(tensor("bias", "1", &[2], &[1], 0)))),
+                ],
+            ),
+            vec![("0", "FloatStorage", 4), ("1", "FloatStorage", 2)],
+        ),
+        other => panic!("no case {other}"),
+    }
+}
+
+/// Pickle opcodes, as torch.save (protocol 2) emits them.
+struct Pickle(Vec<u8>);
+
+impl Pickle {
+    fn global(&mut self, module: &str, name: &str) {
+        self.0.extend(format!("c{module}\n{name}\n").bytes());
+    }
+    fn string(&mut self, s: &str) {
+        self.0.push(b'X');
+        self.0.extend((s.len() as u32).to_le_bytes());
+        self.0.extend(s.bytes());
+    }
+    fn int(&mut self, v: usize) {
+        if v < 256 {
+            self.0.extend([b'K', v as u8]);
+        } else {
+            self.0.push(b'J');
+            self.0.extend((v as i32).to_le_bytes());
+        }
+    }
+    fn ints(&mut self, vs: &[usize]) {
+        match vs.len() {
+            0 => self.0.push(b')'),
+            n @ 1..=3 => {
+                vs.iter().for_each(|&v| self.int(v));
+                self.0.push([0x85, 0x86, 0x87][n - 1]);
+            }
+            _ => {
+                self.0.push(b'(');
+                vs.iter().for_each(|&v| self.int(v));
+                self.0.push(b't');
+            }
+        }
+    }
+    fn ordered_dict(&mut self) {
+        self.global("collections", "OrderedDict");
+        self.0.extend(b")R");
+    }
+    fn obj(&mut self, obj: &Obj, storages: &[Storage]) {
+        match obj {
+            Obj::Dict(ordered, items) => {
+                if *ordered {
+                    self.ordered_dict();
+                } else {
+                    self.0.push(b'}');
+                }
+                if !items.is_empty() {
+                    self.0.push(b'(');
+                    for (key, value) in items {
+                        self.string(key);
+                        self.obj(value, storages);
+                    }
+                    self.0.push(b'u');
+                }
+            }
+            Obj::Tensor(_, key, shape, stride, offset) => {
+                let (_, kind, numel) = storages.iter().find(|s| s.0 == *key).unwrap();
+                self.global("torch._utils", "_rebuild_tensor_v2");
+                self.0.extend(b"((");
+                self.string("storage");
+                self.global("torch", kind);
+                self.string(key);
+                self.string("cpu");
+                self.int(*numel);
+                self.0.extend(b"tQ");
+                self.int(*offset);
+                self.ints(shape);
+                self.ints(stride);
+                self.0.push(0x89);
+                self.ordered_dict();
+                self.0.extend(b"tR");
+            }
+            Obj::Param(inner) => {
+                self.global("torch._utils", "_rebuild_parameter");
+                self.0.push(b'(');
+                self.obj(inner, storages);
+                self.0.push(0x89);
+                self.ordered_dict();
+                self.0.extend(b"tR");
+            }
+        }
+    }
+}
+
+/// Every view of `obj` with its JSON name.
+fn views<'a>(obj: &'a Obj, out: &mut Vec<&'a Obj>) {
+    match obj {
+        Obj::Dict(_, items) => items.iter().for_each(|(_, v)| views(v, out)),
+        Obj::Tensor(..) => out.push(obj),
+        Obj::Param(inner) => views(inner, out),
+    }
+}
+
+/// Writes `<dir>/<case>.pt`: each view's expected values (torch's, from the JSON) placed
+/// in its storage through its offset and strides, then the zip torch.save writes.
+fn torch_save(dir: &Path, case: &str) {
+    let (obj, storages) = layout(case);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(data(&format!("{case}.json"))).unwrap())
+            .unwrap();
+    let mut cells: Vec<Vec<f64>> = storages.iter().map(|s| vec![0.0; s.2]).collect();
+    let mut all = Vec::new();
+    views(&obj, &mut all);
+    for view in all {
+        let Obj::Tensor(name, key, shape, stride, offset) = view else {
+            unreachable!()
+        };
+        let values: Vec<f64> = serde_json::from_value(json[*name]["values"].clone()).unwrap();
+        let k = storages.iter().position(|s| s.0 == *key).unwrap();
+        for (flat, v) in values.into_iter().enumerate() {
+            let (mut rest, mut at) = (flat, *offset);
+            for d in (0..shape.len()).rev() {
+                at += (rest % shape[d]) * stride[d];
+                rest /= shape[d];
+            }
+            cells[k][at] = v;
+        }
+    }
+    let mut pickle = Pickle(vec![0x80, 2]);
+    pickle.obj(&obj, &storages);
+    pickle.0.push(b'.');
+    let mut entries = vec![(format!("{case}/data.pkl"), pickle.0)];
+    entries.push((format!("{case}/byteorder"), b"little".to_vec()));
+    for ((key, kind, _), values) in storages.iter().zip(&cells) {
+        let bytes: Vec<u8> = values
+            .iter()
+            .flat_map(|&v| match *kind {
+                "HalfStorage" => half::f16::from_f64(v).to_le_bytes().to_vec(),
+                "BFloat16Storage" => half::bf16::from_f64(v).to_le_bytes().to_vec(),
+                "DoubleStorage" => v.to_le_bytes().to_vec(),
+                "LongStorage" => (v as i64).to_le_bytes().to_vec(),
+                _ => (v as f32).to_le_bytes().to_vec(),
+            })
+            .collect();
+        entries.push((format!("{case}/data/{key}"), bytes));
+    }
+    entries.push((format!("{case}/version"), b"3\n".to_vec()));
+    write_zip(dir, &format!("{case}.pt"), &entries);
 }
 
 /// Every tensor of a case against its JSON: dtype family, shape and exact values.
