@@ -15,7 +15,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
-use rad3d_prefix::classifier::{LabelSet, load_head};
+use rad3d_prefix::classifier::LabelSet;
 use rad3d_prefix::ctvit::cache::{ERRORS_FILE, EmbeddingCacheWriter};
 use rad3d_prefix::ctvit::embed::{
     EmbedEvent, embed_volumes, jobs_from_csv, jobs_from_dir, parse_shard, shard_jobs,
@@ -25,6 +25,7 @@ use rad3d_prefix::model::{load_record, save_record};
 use rad3d_prefix::pipeline::load_encoder;
 use rad3d_prefix::volume::{Preprocess, ReadOptions};
 
+use crate::cmd::classifier::load_named_head;
 use crate::device::{DeviceChoice, OnBackend, run_on};
 use crate::outcome::{Outcome, usage};
 use crate::progress::Progress;
@@ -133,7 +134,7 @@ impl OnBackend for Embed {
         };
         let (head, labels) = match &args.classifier {
             Some(path) => {
-                let (head, labels) = load_head::<B>(path, &device)?;
+                let (head, labels) = load_named_head::<B>(path, &device)?;
                 if head.d_latent() != config.dim_latent {
                     anyhow::bail!(
                         "{}: the head reads {}-d latents, the encoder writes {}",
@@ -142,15 +143,6 @@ impl OnBackend for Embed {
                         config.dim_latent
                     );
                 }
-                let labels = match labels {
-                    Some(l) => l,
-                    None if head.n_labels() == LabelSet::ct_rate().len() => LabelSet::ct_rate(),
-                    None => anyhow::bail!(
-                        "{}: no label names stored for its {} outputs",
-                        path.display(),
-                        head.n_labels()
-                    ),
-                };
                 (Some(head), Some(labels))
             }
             None => (None, None),
