@@ -48,6 +48,8 @@ enum Command {
     Generate(cmd::generate::Args),
     /// Score generated reports with every metric of the paper, with bootstrap intervals.
     Evaluate(cmd::evaluate::Args),
+    /// Several systems against one reference set: the paper's tables with intervals and p-values.
+    Compare(cmd::compare::Args),
     /// Install or locate the data files of METEOR, BERTScore's encoder and the test LLM.
     #[command(subcommand)]
     Assets(cmd::assets::Command),
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
         Command::Report(args) => cmd::report::run(args),
         Command::Generate(args) => cmd::generate::run(args),
         Command::Evaluate(args) => cmd::evaluate::run(args),
+        Command::Compare(args) => cmd::compare::run(args),
         Command::Quickstart(args) => cmd::quickstart::run(args),
         Command::Assets(command) => cmd::assets::run(command),
     };

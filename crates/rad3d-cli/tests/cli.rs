@@ -311,3 +311,147 @@ fn evaluate_names_missing_columns_unmatched_ids_and_missing_meteor_data() {
         "{json}"
     );
 }
+
+#[test]
+fn compare_lays_out_several_systems_as_evaluate_scores_each_pair() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, texts: &[&str]| {
+        let path = dir.path().join(name);
+        let mut body = String::from("VolumeName,text\n");
+        for (i, t) in texts.iter().enumerate() {
+            body.push_str(&format!("valid_{i}_a_1.nii.gz,{t}\n"));
+        }
+        std::fs::write(&path, body).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let refs = write(
+        "refs.csv",
+        &[
+            "No pleural effusion.",
+            "Small nodule in the right upper lobe.",
+            "Cardiomegaly is present.",
+            "Emphysema in both upper lobes.",
+            "No consolidation.",
+            "Atelectasis in the left lower lobe.",
+            "Mild bronchiectasis.",
+            "Hiatal hernia.",
+        ],
+    );
+    let a = write(
+        "a.csv",
+        &[
+            "Pleural effusion.",
+            "Nodule in the lobe.",
+            "Normal heart.",
+            "Emphysema.",
+            "Consolidation.",
+            "Normal.",
+            "Bronchiectasis.",
+            "No hernia.",
+        ],
+    );
+    let b = write(
+        "b.csv",
+        &[
+            "No pleural effusion.",
+            "Small nodule in the right lobe.",
+            "Cardiomegaly.",
+            "Emphysema in both upper lobes.",
+            "No consolidation.",
+            "Atelectasis in the left lobe.",
+            "Mild bronchiectasis.",
+            "Hiatal hernia is seen.",
+        ],
+    );
+    let out_dir = dir.path().join("table");
+    let base = [
+        "compare",
+        "--refs",
+        &refs,
+        "--bootstrap",
+        "200",
+        "--meteor-approx",
+    ];
+    let run = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        rad3d(&args)
+    };
+    let (run_a, run_b) = (format!("A={a}"), format!("B={b}"));
+    let out = run(&[
+        "--run",
+        &run_a,
+        "--run",
+        &run_b,
+        "--against",
+        "B",
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["against"], "B");
+    let rows = json["systems"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["name"], "A");
+    assert!(rows[1].get("p_value").is_none(), "{}", rows[1]);
+
+    // Row A is exactly `evaluate --hyps a --compare b`.
+    let pair = rad3d(&[
+        "evaluate",
+        "--refs",
+        &refs,
+        "--hyps",
+        &a,
+        "--compare",
+        &b,
+        "--bootstrap",
+        "200",
+        "--meteor-approx",
+        "--json",
+    ]);
+    assert_eq!(pair.status.code(), Some(0), "{}", stderr(&pair));
+    let pair: serde_json::Value = serde_json::from_slice(&pair.stdout).unwrap();
+    for (key, value) in pair.as_object().unwrap() {
+        assert_eq!(&rows[0][key], value, "{key}");
+    }
+    let p = rows[0]["p_value"]["bleu_1"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&p), "{p}");
+
+    for file in [
+        "table.md",
+        "table.csv",
+        "significance.md",
+        "significance.csv",
+        "intervals.svg",
+        "compare.json",
+    ] {
+        assert!(out_dir.join(file).is_file(), "{file} missing");
+    }
+    let md = std::fs::read_to_string(out_dir.join("significance.md")).unwrap();
+    assert!(md.contains("| A | ") && md.contains("| B | "), "{md}");
+    assert!(md.contains("paired permutation test against B"), "{md}");
+    let table = std::fs::read_to_string(out_dir.join("table.csv")).unwrap();
+    assert!(table.starts_with("System,Avg. BLEU,METEOR"), "{table}");
+
+    // Usage errors name the flag.
+    let out = run(&["--run", &run_a, "--out", out_dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("at least two"), "{}", stderr(&out));
+    let out = run(&["--run", &a, "--run", &run_b, "--out", "x"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("NAME=PATH"), "{}", stderr(&out));
+    let out = run(&[
+        "--run",
+        &run_a,
+        "--run",
+        &run_b,
+        "--against",
+        "Z",
+        "--out",
+        "x",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("A, B"), "{}", stderr(&out));
+}

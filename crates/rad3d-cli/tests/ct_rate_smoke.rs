@@ -80,6 +80,30 @@ fn the_documented_ct_rate_workflow_runs_end_to_end() {
         "{table}"
     );
 
+    // `rad3d compare`: V-3's row is its own evaluation; V-2's carries p-values against V-3.
+    let compare: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("table4/compare.json")).unwrap())
+            .unwrap();
+    assert_eq!(compare["against"], "V-3");
+    let rows = compare["systems"].as_array().unwrap();
+    assert_eq!(
+        (&rows[0]["name"], &rows[1]["name"]),
+        (&"V-2".into(), &"V-3".into())
+    );
+    for metric in ["bleu_4", "meteor", "rouge_l", "bertscore_f"] {
+        assert_eq!(
+            rows[1][metric], summary["variants"]["v3"][metric],
+            "{metric}"
+        );
+        assert_eq!(
+            rows[1]["ci"][metric],
+            summary["variants"]["v3"]["ci"][metric]
+        );
+        unit(&rows[0]["p_value"][metric], "p-value");
+    }
+    let significance = std::fs::read_to_string(out.join("table4/significance.md")).unwrap();
+    assert!(significance.contains("| V-2 | ") && significance.contains("| V-3 | "));
+
     // Reports for the held-out scans: text plus CT-RATE's 18 probabilities each.
     let reports = Path::new(summary["reports"].as_str().unwrap()).to_path_buf();
     let mut reader = csv::Reader::from_path(&reports).unwrap();

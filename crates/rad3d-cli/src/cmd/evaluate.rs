@@ -10,20 +10,18 @@
 //! text, as their Python packages do. BERTScore and GREEN are bootstrapped and compared
 //! like every other metric and run on `--device`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use burn::tensor::backend::Backend;
-use rad3d_prefix::metrics::coco::DfMode;
 use rad3d_prefix::metrics::evaluation::{
-    EvaluateFiles, EvaluateOptions, Evaluation, ModelMetric, evaluate_files, table_markdown,
-    write_interval_chart, write_table_csv,
+    EvaluateFiles, Evaluation, ModelMetric, evaluate_files, table_markdown, write_interval_chart,
+    write_table_csv,
 };
-use rad3d_prefix::metrics::reports::ReportColumns;
-use rad3d_prefix::metrics::text::Tokenize;
 
-use crate::device::{DeviceChoice, OnBackend, run_on};
-use crate::outcome::{Outcome, UsageError, usage};
+use crate::cmd::scoring::{Models, ScoringArgs};
+use crate::device::{OnBackend, run_on};
+use crate::outcome::{Outcome, usage};
 
 /// Flags of `rad3d evaluate`.
 #[derive(clap::Args, Debug)]
@@ -34,18 +32,6 @@ pub(crate) struct Args {
     /// Generated reports (system A), same formats.
     #[arg(long)]
     hyps: PathBuf,
-    /// Id column of CSV/JSONL inputs (default: found by name, e.g. `VolumeName`).
-    #[arg(long)]
-    id_column: Option<String>,
-    /// Text column of the references (default: found by name, e.g. `Findings_EN`).
-    #[arg(long)]
-    text_column: Option<String>,
-    /// Text column of the generated reports (default: found by name, e.g. `generated`).
-    #[arg(long)]
-    hyp_text_column: Option<String>,
-    /// Tokenization for the pycocoevalcap metrics: `none` (text as given) or `basic`.
-    #[arg(long, default_value = "basic")]
-    tokenize: String,
     /// Bootstrap resamples for 95 % confidence intervals of every metric.
     #[arg(long)]
     bootstrap: Option<usize>,
@@ -55,42 +41,9 @@ pub(crate) struct Args {
     /// Resamples of the paired tests (default: --bootstrap, else 5000).
     #[arg(long)]
     resamples: Option<usize>,
-    /// Seed of all resampling.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// CIDEr-D document frequencies under resampling: `corpus` (recomputed per resample, as
-    /// pycocoevalcap would on that corpus) or `fixed` (those of the full corpus).
-    #[arg(long, default_value = "corpus")]
-    cider_df: String,
-    /// METEOR data folder (default: $RAD3D_ASSETS/meteor, then the per-user data folder,
-    /// then the checkout's target/assets/meteor; missing data is an error).
-    #[arg(long)]
-    meteor_dir: Option<PathBuf>,
-    /// Score METEOR with exact + stem matching only (not METEOR 1.5; said in the output).
-    #[arg(long, conflicts_with = "meteor_dir")]
-    meteor_approx: bool,
-    /// BERTScore model folder (HF BERT/RoBERTa: config.json, model.safetensors,
-    /// tokenizer.json).
-    #[arg(long)]
-    bertscore: Option<PathBuf>,
-    /// BERTScore: hidden layer (1-based, as bert-score's `num_layers`; default the last).
-    #[arg(long, requires = "bertscore")]
-    bertscore_layer: Option<usize>,
-    /// BERTScore: idf weighting from the references (bert-score's `idf=True`).
-    #[arg(long, requires = "bertscore")]
-    idf: bool,
-    /// BERTScore: rescale with baselines from this bert-score baseline file (`.tsv`).
-    #[arg(long, requires = "bertscore")]
-    baseline: Option<PathBuf>,
-    /// GREEN judge model (folder or GGUF; needs a build with `--features green`).
-    #[arg(long)]
-    green: Option<PathBuf>,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
-    /// Add wall-clock seconds of each stage to the output.
-    #[arg(long)]
-    timings: bool,
     /// Write the paper's table columns (Avg. BLEU, METEOR, Avg. ROUGE-1/2, ROUGE-L,
     /// BERTScore-F1, GREEN) for each system: `.csv` or `.md`.
     #[arg(long)]
@@ -107,25 +60,13 @@ pub(crate) struct Args {
     /// Name of system B in tables and charts.
     #[arg(long, default_value = "B")]
     compare_name: String,
-    /// Where BERTScore and GREEN run: cpu, cuda or cuda:N.
-    #[arg(long, default_value = "cpu")]
-    device: DeviceChoice,
+    #[command(flatten)]
+    scoring: ScoringArgs,
 }
 
 /// Runs `rad3d evaluate`.
 pub(crate) fn run(args: Args) -> Result<Outcome> {
-    if cfg!(not(feature = "bertscore")) && args.bertscore.is_some() {
-        return usage(
-            "--bertscore: this rad3d was built without BERTScore; build it with the default \
-             features (`cargo install --path crates/rad3d-cli`)",
-        );
-    }
-    if cfg!(not(feature = "green")) && args.green.is_some() {
-        return usage(
-            "--green: this rad3d was built without GREEN; build it with \
-             `cargo install --path crates/rad3d-cli --features green`",
-        );
-    }
+    args.scoring.check_features()?;
     crate::cmd::refuse_same_input(&args.refs, &args.hyps, "--hyps")?;
     if let Some(b) = &args.compare {
         crate::cmd::refuse_same_input(&args.refs, b, "--compare")?;
@@ -140,7 +81,7 @@ pub(crate) fn run(args: Args) -> Result<Outcome> {
             ));
         }
     }
-    let device = args.device;
+    let device = args.scoring.device;
     run_on(device, Evaluate(args))
 }
 
@@ -151,125 +92,26 @@ impl OnBackend for Evaluate {
     type Output = Outcome;
 
     fn run<B: Backend>(self, device: B::Device) -> Result<Outcome> {
-        evaluate::<B>(&self.0, &device)
+        let models = Models::<B>::load(&self.0.scoring, &device)?;
+        models.with_providers(|providers| evaluate(&self.0, providers))
     }
 }
 
-/// The model-based metrics asked for, loaded on `B`.
-struct Models<B: Backend> {
-    #[cfg(feature = "bertscore")]
-    bertscore: Option<(
-        rad3d_prefix::metrics::bertscore::BertScorer<B>,
-        rad3d_prefix::metrics::bertscore::BertScoreOptions,
-    )>,
-    #[cfg(feature = "green")]
-    green: Option<rad3d_prefix::metrics::green::Green<B>>,
-    _backend: std::marker::PhantomData<B>,
-}
-
-impl<B: Backend> Models<B> {
-    #[cfg_attr(
-        not(any(feature = "bertscore", feature = "green")),
-        allow(unused_variables)
-    )]
-    fn load(args: &Args, device: &B::Device) -> Result<Self> {
-        Ok(Self {
-            #[cfg(feature = "bertscore")]
-            bertscore: match &args.bertscore {
-                Some(dir) => {
-                    use rad3d_prefix::metrics::bertscore::{
-                        Baseline, BertScoreOptions, BertScorer,
-                    };
-                    let scorer = BertScorer::load(dir, args.bertscore_layer, device)
-                        .with_context(|| format!("loading BERTScore model {}", dir.display()))?;
-                    let baseline = match &args.baseline {
-                        Some(path) => Some(Baseline::from_file(path, scorer.layer())?),
-                        None => None,
-                    };
-                    Some((
-                        scorer,
-                        BertScoreOptions {
-                            idf: args.idf,
-                            baseline,
-                        },
-                    ))
-                }
-                None => None,
-            },
-            #[cfg(feature = "green")]
-            green: match &args.green {
-                Some(judge) => Some(
-                    rad3d_prefix::metrics::green::Green::new(judge, device)
-                        .with_context(|| format!("loading GREEN judge {}", judge.display()))?,
-                ),
-                None => None,
-            },
-            _backend: std::marker::PhantomData,
-        })
-    }
-}
-
-fn evaluate<B: Backend>(args: &Args, device: &B::Device) -> Result<Outcome> {
-    let tokenize: Tokenize = args
-        .tokenize
-        .parse()
-        .map_err(|e| UsageError(format!("--tokenize: {e}")))?;
-    let cider_df = match args.cider_df.as_str() {
-        "corpus" => DfMode::Corpus,
-        "fixed" => DfMode::Fixed,
-        other => {
-            return usage(format!(
-                "--cider-df must be `corpus` or `fixed`, got {other:?}"
-            ));
-        }
-    };
-    let options = EvaluateOptions {
-        tokenize,
-        cider_df,
-        bootstrap: args.bootstrap,
-        compare_resamples: args.resamples,
-        seed: args.seed,
-        confidence: 0.95,
-        timings: args.timings,
-        meteor_approx: args.meteor_approx,
-    };
+fn evaluate(args: &Args, providers: &[&dyn ModelMetric]) -> Result<Outcome> {
+    let options = args.scoring.options(args.bootstrap, args.resamples)?;
     let mut files = EvaluateFiles::new(&args.refs, &args.hyps);
     files.compare = args.compare.clone();
-    files.meteor_dir = args.meteor_dir.clone();
-    files.ref_columns = ReportColumns {
-        id: args.id_column.clone(),
-        text: args.text_column.clone(),
-    };
-    files.hyp_columns = ReportColumns {
-        id: args.id_column.clone(),
-        text: args.hyp_text_column.clone(),
-    };
-    let models = Models::<B>::load(args, device)?;
-    #[cfg(feature = "bertscore")]
-    let bertscore = models.bertscore.as_ref().map(|(scorer, options)| {
-        rad3d_prefix::metrics::evaluation::BertScoreWith {
-            scorer,
-            options: options.clone(),
-        }
-    });
-    #[allow(unused_mut)]
-    let mut providers: Vec<&dyn ModelMetric> = Vec::new();
-    #[cfg(feature = "bertscore")]
-    if let Some(b) = &bertscore {
-        providers.push(b);
-    }
-    #[cfg(feature = "green")]
-    if let Some(g) = &models.green {
-        providers.push(g);
-    }
-    let a = evaluate_files(&files, &providers, &options)?;
+    files.meteor_dir = args.scoring.meteor_dir.clone();
+    files.ref_columns = args.scoring.ref_columns();
+    files.hyp_columns = args.scoring.hyp_columns();
+    let a = evaluate_files(&files, providers, &options)?;
     // System B on its own (same references, same models) for its table row and chart.
     let b = match &args.compare {
         Some(path) if args.table.is_some() || args.plot.is_some() => {
             let mut only_b = files.clone();
             only_b.hyps = path.clone();
             only_b.compare = None;
-            Some(evaluate_files(&only_b, &providers, &options)?)
+            Some(evaluate_files(&only_b, providers, &options)?)
         }
         _ => None,
     };
@@ -278,11 +120,7 @@ fn evaluate<B: Backend>(args: &Args, device: &B::Device) -> Result<Outcome> {
         systems.push((args.compare_name.as_str(), b));
     }
     if let Some(path) = &args.table {
-        if path.extension().is_some_and(|e| e == "md") {
-            rad3d_prefix::io::write_atomic(path, table_markdown(&systems)?.as_bytes())?;
-        } else {
-            write_table_csv(path, &systems)?;
-        }
+        write_table(path, &systems)?;
     }
     if let Some(path) = &args.per_sample {
         a.write_per_sample_csv(path)?;
@@ -293,9 +131,19 @@ fn evaluate<B: Backend>(args: &Args, device: &B::Device) -> Result<Outcome> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&a)?);
     } else {
-        print_table(&a, &args.tokenize);
+        print_table(&a, &args.scoring.tokenize);
     }
     Ok(Outcome::Done)
+}
+
+/// Writes the paper's table as Markdown (`*.md`) or CSV (anything else).
+pub(crate) fn write_table(path: &Path, systems: &[(&str, &Evaluation)]) -> Result<()> {
+    if path.extension().is_some_and(|e| e == "md") {
+        rad3d_prefix::io::write_atomic(path, table_markdown(systems)?.as_bytes())?;
+    } else {
+        write_table_csv(path, systems)?;
+    }
+    Ok(())
 }
 
 /// The human-readable table: every value, its interval and the comparison with B.

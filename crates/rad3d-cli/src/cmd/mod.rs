@@ -3,6 +3,7 @@
 pub(crate) mod assets;
 pub(crate) mod caches;
 pub(crate) mod classifier;
+pub(crate) mod compare;
 pub(crate) mod embed;
 pub(crate) mod evaluate;
 pub(crate) mod export;
@@ -10,6 +11,7 @@ pub(crate) mod generate;
 pub(crate) mod preprocess;
 pub(crate) mod quickstart;
 pub(crate) mod report;
+pub(crate) mod scoring;
 pub(crate) mod train;
 
 use std::path::{Path, PathBuf};

@@ -7,7 +7,7 @@
 //! [`evaluate_files`] does the same from file paths, loading METEOR's data itself.
 //! The [`Evaluation`] serialises to one JSON object (see [`Evaluation::to_json`]) and
 //! writes the paper's table ([`table`]), per-sample scores and an interval chart
-//! ([`plot`]).
+//! ([`plot`]); [`compare`] scores several systems against one of them.
 //!
 //! ```no_run
 //! use rad3d_metrics::evaluation::{EvaluateFiles, EvaluateOptions, evaluate_files};
@@ -20,6 +20,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod compare;
 mod model;
 pub mod plot;
 pub mod table;
@@ -30,6 +31,7 @@ use std::time::Instant;
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
+pub use compare::{System, compare_systems, significance_csv, significance_markdown};
 #[cfg(feature = "bertscore")]
 pub use model::BertScoreWith;
 pub use model::ModelMetric;
@@ -593,7 +595,8 @@ mod tests {
         }
     }
 
-    fn set(label: &str, texts: &[&str]) -> ReportSet {
+    /// Reports `s0`, `s1`, … with these texts, named `label`.
+    pub(super) fn set(label: &str, texts: &[&str]) -> ReportSet {
         ReportSet::new(
             label,
             texts
