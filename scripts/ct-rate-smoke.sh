@@ -34,6 +34,7 @@ LLM=$OUT/lm-source/lm/llm.json
 TRAIN="--epochs 2 --lr 1e-3 --batch 4 --prefix-len 4 --layers 1 --max-tokens 64 --generate-tokens 40"
 HEAD_TRAIN="--epochs 40 --patience 10"
 RESAMPLES=200
+UMAP="--neighbors 3 --epochs 50"
 BERTSCORE="--bertscore $ASSETS/all-MiniLM-L6-v2"
 
 # What the document assumes the user has: encoder weights and an LLM.

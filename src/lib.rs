@@ -32,6 +32,7 @@ pub use rad3d_metrics as metrics;
 pub use rad3d_model as model;
 pub use rad3d_projector as projector;
 pub use rad3d_train as train;
+pub use rad3d_umap as umap;
 pub use rad3d_volume as volume;
 
 mod error;

@@ -50,6 +50,8 @@ enum Command {
     Evaluate(cmd::evaluate::Args),
     /// Several systems against one reference set: the paper's tables with intervals and p-values.
     Compare(cmd::compare::Args),
+    /// UMAP of prefix embeddings (or latents) coloured by a label: the paper's Fig. 6.
+    Umap(cmd::umap::Args),
     /// Install or locate the data files of METEOR, BERTScore's encoder and the test LLM.
     #[command(subcommand)]
     Assets(cmd::assets::Command),
@@ -71,6 +73,7 @@ fn main() -> ExitCode {
         Command::Generate(args) => cmd::generate::run(args),
         Command::Evaluate(args) => cmd::evaluate::run(args),
         Command::Compare(args) => cmd::compare::run(args),
+        Command::Umap(args) => cmd::umap::run(args),
         Command::Quickstart(args) => cmd::quickstart::run(args),
         Command::Assets(command) => cmd::assets::run(command),
     };

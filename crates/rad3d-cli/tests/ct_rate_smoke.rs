@@ -80,6 +80,30 @@ fn the_documented_ct_rate_workflow_runs_end_to_end() {
         "{table}"
     );
 
+    // Fig. 6: both runs' prefixes projected, coloured by the label, trustworthiness stated.
+    for variant in ["v2", "v3"] {
+        let dir = out.join("fig6").join(variant);
+        let umap: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("umap.json")).unwrap()).unwrap();
+        assert_eq!(umap["points"], 8, "{umap}");
+        assert_eq!(umap["source"]["input"], "prefix");
+        let t = unit(&umap["trustworthiness"]["value"], "trustworthiness");
+        assert!(t > 0.0, "{variant}: {t}");
+        let csv = std::fs::read_to_string(dir.join("umap.csv")).unwrap();
+        assert!(
+            csv.starts_with("VolumeName,umap_1,umap_2,umap_3,group\n"),
+            "{csv}"
+        );
+        assert_eq!(csv.lines().count(), 9);
+        assert!(csv.contains("Lung nodule "), "{csv}");
+        let svg = std::fs::read_to_string(dir.join("umap.svg")).unwrap();
+        assert!(svg.contains("<svg") && svg.contains("UMAP-3"), "{variant}");
+    }
+    // The two variants' prefixes differ (V-3 reads the logits too).
+    let a = std::fs::read_to_string(out.join("fig6/v2/umap.csv")).unwrap();
+    let b = std::fs::read_to_string(out.join("fig6/v3/umap.csv")).unwrap();
+    assert_ne!(a, b);
+
     // `rad3d compare`: V-3's row is its own evaluation; V-2's carries p-values against V-3.
     let compare: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("table4/compare.json")).unwrap())

@@ -13,6 +13,7 @@ pub(crate) mod quickstart;
 pub(crate) mod report;
 pub(crate) mod scoring;
 pub(crate) mod train;
+pub(crate) mod umap;
 
 use std::path::{Path, PathBuf};
 
