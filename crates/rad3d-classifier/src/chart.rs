@@ -6,6 +6,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+use rad3d_io::chart::{self, fail};
 
 use crate::error::{ClassifierError, Result};
 use crate::metrics::Evaluation;
@@ -17,8 +18,8 @@ const ROW: u32 = 30;
 const CHROME: u32 = 130;
 /// Room for label names left of the bars.
 const LABEL_AREA: u32 = 300;
-const AUROC_COLOR: RGBColor = RGBColor(52, 101, 164);
-const F1_COLOR: RGBColor = RGBColor(230, 145, 56);
+const AUROC_COLOR: RGBColor = chart::PALETTE[0];
+const F1_COLOR: RGBColor = chart::PALETTE[1];
 /// Half the height of a row that each bar takes (in row units).
 const BAR: f64 = 0.36;
 
@@ -63,30 +64,19 @@ pub fn write_bar_chart(evaluation: &Evaluation, title: &str, path: impl AsRef<Pa
 /// The chart as SVG text; errors are plotters' messages.
 fn render(rows: &[Row], title: &str, threshold: f32) -> std::result::Result<String, String> {
     let n = rows.len();
-    // Row i is centred at y = n - i, so the first label is at the top; the axis's key points
-    // (at most one per row) then fall on whole numbers, which name their row.
-    let center = |i: usize| (n - i) as f64;
-    let name_at = |y: &f64| {
-        let k = y.round();
-        if (y - k).abs() > 1e-6 || k < 1.0 || k > n as f64 {
-            return String::new();
-        }
-        rows[n - k as usize].0.clone()
-    };
-    let mut svg = String::new();
-    {
-        let height = CHROME + ROW * n as u32;
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
-        let err = |e: &dyn std::fmt::Display| e.to_string();
-        root.fill(&WHITE).map_err(|e| err(&e))?;
-        let mut chart = ChartBuilder::on(&root)
+    let center = |i: usize| chart::row_center(n, i);
+    let names: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+    let name_at = chart::row_label(&names);
+    let height = CHROME + ROW * n as u32;
+    chart::svg((WIDTH, height), |root| {
+        let mut chart = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 20))
             .margin(12)
             .x_label_area_size(44)
             .y_label_area_size(LABEL_AREA)
             // Beyond 1.0: room for the printed values.
             .build_cartesian_2d(0f64..1.12, 0.5..n as f64 + 0.5)
-            .map_err(|e| err(&e))?;
+            .map_err(fail)?;
         chart
             .configure_mesh()
             .disable_y_mesh()
@@ -97,7 +87,7 @@ fn render(rows: &[Row], title: &str, threshold: f32) -> std::result::Result<Stri
             .y_labels(n + 1)
             .y_label_formatter(&name_at)
             .draw()
-            .map_err(|e| err(&e))?;
+            .map_err(fail)?;
         let bar = |i: usize, v: f64, upper: bool, color: RGBColor| {
             let c = center(i);
             let (lo, hi) = if upper { (c, c + BAR) } else { (c - BAR, c) };
@@ -118,7 +108,7 @@ fn render(rows: &[Row], title: &str, threshold: f32) -> std::result::Result<Stri
                     .enumerate()
                     .filter_map(|(i, r)| r.1.map(|a| bar(i, a, true, AUROC_COLOR))),
             )
-            .map_err(|e| err(&e))?
+            .map_err(fail)?
             .label("AUROC")
             .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], AUROC_COLOR.filled()));
         chart
@@ -127,7 +117,7 @@ fn render(rows: &[Row], title: &str, threshold: f32) -> std::result::Result<Stri
                     .enumerate()
                     .map(|(i, r)| bar(i, r.2, false, F1_COLOR)),
             )
-            .map_err(|e| err(&e))?
+            .map_err(fail)?
             .label(format!("F1 @ {threshold:.2}"))
             .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], F1_COLOR.filled()));
         chart
@@ -137,37 +127,16 @@ fn render(rows: &[Row], title: &str, threshold: f32) -> std::result::Result<Stri
                     value(i, Some(r.2), false, F1_COLOR),
                 ]
             }))
-            .map_err(|e| err(&e))?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| err(&e))?;
-        root.present().map_err(|e| err(&e))?;
-    }
-    Ok(svg)
+            .map_err(fail)?;
+        chart::legend(&mut chart, SeriesLabelPosition::LowerRight)
+    })
 }
 
-/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`, so
-/// readers never see a partial chart.
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::labels::LabelSet;
     use crate::metrics::evaluate;
-
-    /// The trimmed contents of the SVG's `<text>` elements.
-    fn text_elements(svg: &str) -> Vec<String> {
-        svg.split("<text")
-            .skip(1)
-            .filter_map(|t| {
-                let body = &t[t.find('>')? + 1..];
-                Some(body[..body.find("</text>")?].trim().to_string())
-            })
-            .collect()
-    }
 
     #[test]
     fn writes_an_svg_with_axes_values_and_legend() {
@@ -181,7 +150,7 @@ mod tests {
         let svg = std::fs::read_to_string(&path).unwrap();
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
         assert_eq!(svg.matches("<text").count(), svg.matches("</text>").count());
-        let texts = text_elements(&svg);
+        let texts = rad3d_testutil::svg_texts(&svg);
         for needle in [
             "validation",
             "score",

@@ -24,6 +24,8 @@
 //! ```
 
 mod atomic;
+#[cfg(feature = "chart")]
+pub mod chart;
 #[cfg(feature = "checkpoint")]
 mod checkpoint;
 mod error;

@@ -70,3 +70,15 @@ pub fn safetensors_in(dir: &Path) -> Vec<PathBuf> {
     files.sort();
     files
 }
+
+/// The trimmed contents of an SVG's `<text>` elements, in document order: what a chart
+/// shows as titles, axis names, tick values and legend entries.
+pub fn svg_texts(svg: &str) -> Vec<String> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|t| {
+            let body = &t[t.find('>')? + 1..];
+            Some(body[..body.find("</text>")?].trim().to_string())
+        })
+        .collect()
+}

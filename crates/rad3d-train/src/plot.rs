@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use plotters::prelude::*;
+use rad3d_io::chart::{self, fail};
 
 use crate::error::{Result, TrainError, io_err};
 
@@ -51,18 +52,14 @@ pub fn draw_loss_svg(train: &[(f64, f64)], val: &[(f64, f64)], out: &Path) -> Re
     }
     // A little headroom so the extreme points are not drawn on the frame.
     let pad = (ymax - ymin) * 0.05;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
-        let err = |e: &dyn std::fmt::Display| data_err(format!("cannot draw the loss curve: {e}"));
-        root.fill(&WHITE).map_err(|e| err(&e))?;
-        let mut chart = ChartBuilder::on(&root)
+    let svg = chart::svg((W, H), |root| {
+        let mut chart = ChartBuilder::on(root)
             .caption("Loss", ("sans-serif", 20))
             .margin(12)
             .x_label_area_size(44)
             .y_label_area_size(64)
             .build_cartesian_2d(xmin..xmax, (ymin - pad)..(ymax + pad))
-            .map_err(|e| err(&e))?;
+            .map_err(fail)?;
         chart
             .configure_mesh()
             .x_desc("step")
@@ -70,14 +67,14 @@ pub fn draw_loss_svg(train: &[(f64, f64)], val: &[(f64, f64)], out: &Path) -> Re
             .x_label_formatter(&|x| format!("{x}"))
             .y_label_formatter(&|y| format!("{y:.3}"))
             .draw()
-            .map_err(|e| err(&e))?;
+            .map_err(fail)?;
         if !train.is_empty() {
             chart
                 .draw_series(LineSeries::new(
                     train.iter().copied(),
                     TRAIN_COLOR.stroke_width(2),
                 ))
-                .map_err(|e| err(&e))?
+                .map_err(fail)?
                 .label("training loss")
                 .legend(|(x, y)| {
                     PathElement::new([(x, y), (x + 16, y)], TRAIN_COLOR.stroke_width(2))
@@ -89,22 +86,16 @@ pub fn draw_loss_svg(train: &[(f64, f64)], val: &[(f64, f64)], out: &Path) -> Re
                     val.iter().copied(),
                     VAL_COLOR.stroke_width(1),
                 ))
-                .map_err(|e| err(&e))?
+                .map_err(fail)?
                 .label("validation loss")
                 .legend(|(x, y)| Circle::new((x + 8, y), 3, VAL_COLOR.filled()));
             chart
                 .draw_series(val.iter().map(|&p| Circle::new(p, 3, VAL_COLOR.filled())))
-                .map_err(|e| err(&e))?;
+                .map_err(fail)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| err(&e))?;
-        root.present().map_err(|e| err(&e))?;
-    }
+        chart::legend(&mut chart, SeriesLabelPosition::UpperRight)
+    })
+    .map_err(|e| data_err(format!("cannot draw the loss curve: {e}")))?;
     Ok(rad3d_io::write_atomic(out, svg.as_bytes())?)
 }
 
@@ -141,17 +132,6 @@ pub fn plot_metrics(metrics: &Path, out: &Path) -> Result<()> {
 mod tests {
     use super::*;
 
-    /// The trimmed contents of the SVG's `<text>` elements.
-    fn text_elements(svg: &str) -> Vec<String> {
-        svg.split("<text")
-            .skip(1)
-            .filter_map(|t| {
-                let body = &t[t.find('>')? + 1..];
-                Some(body[..body.find("</text>")?].trim().to_string())
-            })
-            .collect()
-    }
-
     #[test]
     fn writes_an_svg_with_axes_and_both_curves() {
         let d = tempfile::tempdir().unwrap();
@@ -164,7 +144,7 @@ mod tests {
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
         assert!(svg.contains(r#"width="800" height="480""#));
         assert_eq!(svg.matches("<text").count(), svg.matches("</text>").count());
-        let texts = text_elements(&svg);
+        let texts = rad3d_testutil::svg_texts(&svg);
         for needle in ["step", "loss", "training loss", "validation loss", "Loss"] {
             assert!(
                 texts.iter().any(|t| t == needle),
@@ -202,7 +182,7 @@ mod tests {
         let out = d.path().join("loss.svg");
         plot_metrics(&metrics, &out).unwrap();
         let svg = std::fs::read_to_string(&out).unwrap();
-        let texts = text_elements(&svg);
+        let texts = rad3d_testutil::svg_texts(&svg);
         assert!(texts.iter().any(|t| t == "training loss"), "{texts:?}");
         assert!(texts.iter().any(|t| t == "validation loss"), "{texts:?}");
     }

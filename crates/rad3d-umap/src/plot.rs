@@ -5,21 +5,13 @@
 use std::path::Path;
 
 use plotters::prelude::*;
+use rad3d_io::chart::{self, fail};
 
 use crate::error::{Result, UmapError};
 use crate::umap::Embedding;
 
 /// Pixels per panel side.
 const PANEL: u32 = 420;
-/// One colour per group, cycled.
-const COLORS: [RGBColor; 6] = [
-    RGBColor(52, 101, 164),
-    RGBColor(230, 145, 56),
-    RGBColor(78, 154, 6),
-    RGBColor(204, 0, 0),
-    RGBColor(117, 80, 123),
-    RGBColor(136, 138, 133),
-];
 
 /// Writes the scatter panels of `embedding` to `path` (SVG, replaced atomically).
 /// `groups[i]` is point `i`'s group (an index into `group_names`, which the legend lists).
@@ -70,15 +62,9 @@ fn render(
     names: &[String],
     pairs: &[(usize, usize)],
 ) -> std::result::Result<String, String> {
-    let err = |e: &dyn std::fmt::Display| e.to_string();
-    let mut svg = String::new();
-    {
-        let width = PANEL * pairs.len() as u32;
-        let root = SVGBackend::with_string(&mut svg, (width, PANEL + 40)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| err(&e))?;
-        let root = root
-            .titled(title, ("sans-serif", 18))
-            .map_err(|e| err(&e))?;
+    let width = PANEL * pairs.len() as u32;
+    chart::svg((width, PANEL + 40), |page| {
+        let root = page.titled(title, ("sans-serif", 18)).map_err(fail)?;
         let panels = root.split_evenly((1, pairs.len()));
         for (panel, &(x, y)) in panels.iter().zip(pairs) {
             let range = |c: usize| {
@@ -88,38 +74,29 @@ fn render(
                 let pad = ((hi - lo) * 0.05).max(1e-3);
                 (lo - pad) as f64..(hi + pad) as f64
             };
-            let mut chart = ChartBuilder::on(panel)
+            let mut plot = ChartBuilder::on(panel)
                 .margin(10)
                 .x_label_area_size(35)
                 .y_label_area_size(45)
                 .build_cartesian_2d(range(x), range(y))
-                .map_err(|e| err(&e))?;
-            chart
-                .configure_mesh()
+                .map_err(fail)?;
+            plot.configure_mesh()
                 .x_desc(format!("UMAP-{}", x + 1))
                 .y_desc(format!("UMAP-{}", y + 1))
                 .draw()
-                .map_err(|e| err(&e))?;
+                .map_err(fail)?;
             for (g, name) in names.iter().enumerate() {
-                let color = COLORS[g % COLORS.len()];
-                chart
-                    .draw_series((0..e.n).filter(|&i| groups[i] == g).map(|i| {
-                        let p = e.point(i);
-                        Circle::new((p[x] as f64, p[y] as f64), 3, color.mix(0.8).filled())
-                    }))
-                    .map_err(|e| err(&e))?
-                    .label(name.clone())
-                    .legend(move |(lx, ly)| Circle::new((lx + 6, ly), 4, color.filled()));
+                let color = chart::color(g);
+                plot.draw_series((0..e.n).filter(|&i| groups[i] == g).map(|i| {
+                    let p = e.point(i);
+                    Circle::new((p[x] as f64, p[y] as f64), 3, color.mix(0.8).filled())
+                }))
+                .map_err(fail)?
+                .label(name.clone())
+                .legend(move |(lx, ly)| Circle::new((lx + 6, ly), 4, color.filled()));
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK)
-                .draw()
-                .map_err(|e| err(&e))?;
+            chart::legend(&mut plot, SeriesLabelPosition::UpperRight)?;
         }
-        root.present().map_err(|e| err(&e))?;
-    }
-    Ok(svg)
+        Ok(())
+    })
 }

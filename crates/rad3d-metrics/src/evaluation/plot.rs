@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use plotters::prelude::*;
+use rad3d_io::chart::{self, fail};
 
 use super::Evaluation;
 use crate::error::{MetricsError, Result};
@@ -20,15 +21,6 @@ const LABEL_AREA: u32 = 130;
 /// Values not on the 0–1 scale of the others (sacreBLEU is 0–100, CIDEr-D 0–10): left out
 /// of the chart so the rest stay readable.
 const OFF_SCALE: [&str; 2] = ["sacrebleu", "cider_d"];
-/// One colour per system, cycled.
-const COLORS: [RGBColor; 6] = [
-    RGBColor(52, 101, 164),
-    RGBColor(230, 145, 56),
-    RGBColor(78, 154, 6),
-    RGBColor(204, 0, 0),
-    RGBColor(117, 80, 123),
-    RGBColor(136, 138, 133),
-];
 /// Half the height of a row the systems' bars spread over (in row units).
 const SPREAD: f64 = 0.3;
 
@@ -79,16 +71,8 @@ fn render(
     metrics: &[String],
 ) -> std::result::Result<String, String> {
     let n = metrics.len();
-    // Row i is centred at y = n - i, so the first metric is at the top; the axis's key
-    // points (one per row) fall on whole numbers, which name their row.
-    let center = |i: usize| (n - i) as f64;
-    let name_at = |y: &f64| {
-        let k = y.round();
-        if (y - k).abs() > 1e-6 || k < 1.0 || k > n as f64 {
-            return String::new();
-        }
-        metrics[n - k as usize].clone()
-    };
+    let center = |i: usize| chart::row_center(n, i);
+    let name_at = chart::row_label(metrics);
     // Each system's bars sit at their own offset within the row.
     let offset = |s: usize| {
         if systems.len() < 2 {
@@ -111,19 +95,15 @@ fn render(
         .map_or(0.95, |b| b.confidence);
     let title = format!("Bootstrap {:.0} % confidence intervals", confidence * 100.0);
 
-    let mut svg = String::new();
-    {
-        let height = CHROME + ROW * n.max(1) as u32;
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
-        let err = |e: &dyn std::fmt::Display| e.to_string();
-        root.fill(&WHITE).map_err(|e| err(&e))?;
-        let mut chart = ChartBuilder::on(&root)
+    let height = CHROME + ROW * n.max(1) as u32;
+    chart::svg((WIDTH, height), |root| {
+        let mut chart = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 20))
             .margin(12)
             .x_label_area_size(44)
             .y_label_area_size(LABEL_AREA)
             .build_cartesian_2d(0f64..x_max, 0.5..n as f64 + 0.5)
-            .map_err(|e| err(&e))?;
+            .map_err(fail)?;
         chart
             .configure_mesh()
             .disable_y_mesh()
@@ -134,9 +114,9 @@ fn render(
             .y_labels(n + 1)
             .y_label_formatter(&name_at)
             .draw()
-            .map_err(|e| err(&e))?;
+            .map_err(fail)?;
         for (s, (name, e)) in systems.iter().enumerate() {
-            let color = COLORS[s % COLORS.len()];
+            let color = chart::color(s);
             let rows: Vec<(f64, f64, f64, f64)> = metrics
                 .iter()
                 .enumerate()
@@ -149,7 +129,7 @@ fn render(
                 .draw_series(rows.iter().map(|&(y, _, lo, hi)| {
                     PathElement::new(vec![(lo, y), (hi, y)], color.stroke_width(2))
                 }))
-                .map_err(|e| err(&e))?;
+                .map_err(fail)?;
             // Whiskers at both ends of each interval.
             chart
                 .draw_series(rows.iter().flat_map(|&(y, _, lo, hi)| {
@@ -157,24 +137,16 @@ fn render(
                         PathElement::new(vec![(x, y - 0.06), (x, y + 0.06)], color.stroke_width(2))
                     })
                 }))
-                .map_err(|e| err(&e))?;
+                .map_err(fail)?;
             chart
                 .draw_series(
                     rows.iter()
                         .map(|&(y, p, _, _)| Circle::new((p, y), 4, color.filled())),
                 )
-                .map_err(|e| err(&e))?
+                .map_err(fail)?
                 .label(name.to_string())
                 .legend(move |(x, y)| Circle::new((x + 6, y), 4, color.filled()));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| err(&e))?;
-        root.present().map_err(|e| err(&e))?;
-    }
-    Ok(svg)
+        chart::legend(&mut chart, SeriesLabelPosition::LowerRight)
+    })
 }
