@@ -278,6 +278,14 @@ fn the_documented_ct_rate_workflow_runs_end_to_end() {
         }
     }
     assert!(sweep_dir.join("p4_d1/reports_valid.csv").exists());
+    let chart =
+        rad3d_testutil::svg_texts(&std::fs::read_to_string(sweep_dir.join("sweep.svg")).unwrap());
+    for want in ["BLEU-4", "METEOR", "ROUGE-L", "prefix length", "depth 1"] {
+        assert!(
+            chart.iter().any(|t| t == want),
+            "{want} missing from sweep.svg: {chart:?}"
+        );
+    }
 
     // Logits cached by a head are read in the head's label order: a labels CSV with the
     // columns in another order is refused, not silently mis-assigned.

@@ -10,7 +10,8 @@
 //!   order, validation per epoch, atomic verified checkpoints, exact resumption,
 //!   `metrics.jsonl` and a loss-curve PNG.
 //! - [`generate_reports`]: greedy reports for a split → CSV / JSONL.
-//! - [`sweep`]: prefix-length × depth grids with trainable-parameter counts.
+//! - [`sweep`]: prefix-length × depth grids with trainable-parameter counts, and the chart
+//!   of a scored grid ([`write_sweep_svg`]).
 //!
 //! ```no_run
 //! use std::collections::HashMap;
@@ -70,7 +71,7 @@ pub use observer::{EpochMetrics, Recording, Silent, StepMetrics, TrainObserver};
 pub use plot::{draw_loss_svg, plot_metrics};
 pub use rad3d_io::SplitMix64;
 pub use schedule::LrSchedule;
-pub use sweep::{PAPER_DEPTHS, PAPER_PREFIX_LENS, SweepPoint, sweep};
+pub use sweep::{PAPER_DEPTHS, PAPER_PREFIX_LENS, SweepPoint, SweepResult, sweep, write_sweep_svg};
 pub use trainer::{
     RunDir, TrainConfig, TrainOutcome, TrainState, clip_global_norm, evaluate, load_weights,
     read_state, train,

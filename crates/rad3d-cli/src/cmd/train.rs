@@ -20,8 +20,8 @@ use rad3d_prefix::projector::{PrefixInput, ProjectorConfig, Variant};
 use rad3d_prefix::train::checkpoint::resolve;
 use rad3d_prefix::train::{
     EpochMetrics, Manifest, PAPER_DEPTHS, PAPER_PREFIX_LENS, RunDir, SkipCounts, Split,
-    StepMetrics, TrainConfig, TrainObserver, encode_examples, generate_reports, read_csv_header,
-    sweep, train, write_reports_csv, write_reports_jsonl,
+    StepMetrics, SweepResult, TrainConfig, TrainObserver, encode_examples, generate_reports,
+    read_csv_header, sweep, train, write_reports_csv, write_reports_jsonl, write_sweep_svg,
 };
 use serde::{Deserialize, Serialize};
 
@@ -136,7 +136,8 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = 300)]
     generate_tokens: usize,
     /// The paper's prefix-length × depth grid (Fig. 12): with data flags, train and score
-    /// every cell into `OUT/p<P>_d<D>/` and write `OUT/sweep.csv` and `OUT/sweep.md`;
+    /// every cell into `OUT/p<P>_d<D>/` and write `OUT/sweep.csv`, `OUT/sweep.md` and the
+    /// chart `OUT/sweep.svg`;
     /// without, print the grid's trainable-parameter counts.
     #[arg(long)]
     sweep: bool,
@@ -290,6 +291,7 @@ fn sweep_train<B: Backend>(args: Args, device: B::Device) -> Result<Outcome> {
     };
     let lens = pick(&args.sweep_prefix_lens, &PAPER_PREFIX_LENS);
     let depths = pick(&args.sweep_depths, &PAPER_DEPTHS);
+    let mut results = Vec::new();
     let mut csv = String::from("prefix_len,layers,trainable,bleu_4,meteor,rouge_l\n");
     let mut md = String::from(
         "| prefix length | layers | trainable | BLEU-4 | METEOR | ROUGE-L |\n|---:|---:|---:|---:|---:|---:|\n",
@@ -326,6 +328,16 @@ fn sweep_train<B: Backend>(args: Args, device: B::Device) -> Result<Outcome> {
             let value = |k: &str| ev.value(k).unwrap_or(f64::NAN);
             let trainable = model.projector.num_params();
             let (b, m, r) = (value("bleu_4"), value("meteor"), value("rouge_l"));
+            results.push(SweepResult {
+                prefix_len,
+                num_layers: layers,
+                trainable_params: trainable,
+                scores: vec![
+                    ("BLEU-4".into(), b),
+                    ("METEOR".into(), m),
+                    ("ROUGE-L".into(), r),
+                ],
+            });
             csv.push_str(&format!("{prefix_len},{layers},{trainable},{b},{m},{r}\n"));
             md.push_str(&format!(
                 "| {prefix_len} | {layers} | {trainable} | {b:.4} | {m:.4} | {r:.4} |\n"
@@ -334,6 +346,7 @@ fn sweep_train<B: Backend>(args: Args, device: B::Device) -> Result<Outcome> {
     }
     rad3d_prefix::io::write_atomic(&out.join("sweep.csv"), csv.as_bytes())?;
     rad3d_prefix::io::write_atomic(&out.join("sweep.md"), md.as_bytes())?;
+    write_sweep_svg(&results, &out.join("sweep.svg"))?;
     print!("{md}");
     Ok(Outcome::Done)
 }
