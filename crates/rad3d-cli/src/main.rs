@@ -44,7 +44,7 @@ enum Command {
     Export(cmd::export::Args),
     /// Write findings reports (and every label's probability) for new scans.
     Report(cmd::report::Args),
-    /// Continue a prompt with a GPT-2 / LLaMA-family model.
+    /// Continue a prompt with a GPT-2, LLaMA or BioGPT-family model.
     Generate(cmd::generate::Args),
     /// Score generated reports with every metric of the paper, with bootstrap intervals.
     Evaluate(cmd::evaluate::Args),

@@ -9,13 +9,13 @@
 //! `scripts/reference/make_pt_cases.py` from files torch.save produced.
 #![cfg(feature = "checkpoint")]
 
-use std::io::{Cursor, Read, Write};
+use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use rad3d_io::{CheckpointReader, IoError};
-use zip::write::SimpleFileOptions;
-use zip::{CompressionMethod, ZipArchive, ZipWriter};
+use rad3d_testutil::torch_save::{self, Pickle};
+use zip::ZipArchive;
 
 /// A case's expected values (`<case>.json`) or its checkpoint (`<case>.pt`, written once
 /// per test process into a temporary folder).
@@ -177,44 +177,12 @@ fn layout(case: &str) -> (Obj, Vec<Storage>) {
     }
 }
 
-/// Pickle opcodes, as torch.save (protocol 2) emits them.
-struct Pickle(Vec<u8>);
+/// Writes a case's object with the shared pickle writer.
+trait WriteObj {
+    fn obj(&mut self, obj: &Obj, storages: &[Storage]);
+}
 
-impl Pickle {
-    fn global(&mut self, module: &str, name: &str) {
-        self.0.extend(format!("c{module}\n{name}\n").bytes());
-    }
-    fn string(&mut self, s: &str) {
-        self.0.push(b'X');
-        self.0.extend((s.len() as u32).to_le_bytes());
-        self.0.extend(s.bytes());
-    }
-    fn int(&mut self, v: usize) {
-        if v < 256 {
-            self.0.extend([b'K', v as u8]);
-        } else {
-            self.0.push(b'J');
-            self.0.extend((v as i32).to_le_bytes());
-        }
-    }
-    fn ints(&mut self, vs: &[usize]) {
-        match vs.len() {
-            0 => self.0.push(b')'),
-            n @ 1..=3 => {
-                vs.iter().for_each(|&v| self.int(v));
-                self.0.push([0x85, 0x86, 0x87][n - 1]);
-            }
-            _ => {
-                self.0.push(b'(');
-                vs.iter().for_each(|&v| self.int(v));
-                self.0.push(b't');
-            }
-        }
-    }
-    fn ordered_dict(&mut self) {
-        self.global("collections", "OrderedDict");
-        self.0.extend(b")R");
-    }
+impl WriteObj for Pickle {
     fn obj(&mut self, obj: &Obj, storages: &[Storage]) {
         match obj {
             Obj::Dict(ordered, items) => {
@@ -234,29 +202,9 @@ impl Pickle {
             }
             Obj::Tensor(_, key, shape, stride, offset) => {
                 let (_, kind, numel) = storages.iter().find(|s| s.0 == *key).unwrap();
-                self.global("torch._utils", "_rebuild_tensor_v2");
-                self.0.extend(b"((");
-                self.string("storage");
-                self.global("torch", kind);
-                self.string(key);
-                self.string("cpu");
-                self.int(*numel);
-                self.0.extend(b"tQ");
-                self.int(*offset);
-                self.ints(shape);
-                self.ints(stride);
-                self.0.push(0x89);
-                self.ordered_dict();
-                self.0.extend(b"tR");
+                self.tensor((key, kind, *numel), *offset, shape, stride);
             }
-            Obj::Param(inner) => {
-                self.global("torch._utils", "_rebuild_parameter");
-                self.0.push(b'(');
-                self.obj(inner, storages);
-                self.0.push(0x89);
-                self.ordered_dict();
-                self.0.extend(b"tR");
-            }
+            Obj::Param(inner) => self.parameter(|p| p.obj(inner, storages)),
         }
     }
 }
@@ -295,10 +243,9 @@ fn torch_save(dir: &Path, case: &str) {
             cells[k][at] = v;
         }
     }
-    let mut pickle = Pickle(vec![0x80, 2]);
+    let mut pickle = Pickle::new();
     pickle.obj(&obj, &storages);
-    pickle.0.push(b'.');
-    let mut entries = vec![(format!("{case}/data.pkl"), pickle.0)];
+    let mut entries = vec![(format!("{case}/data.pkl"), pickle.finish())];
     entries.push((format!("{case}/byteorder"), b"little".to_vec()));
     for ((key, kind, _), values) in storages.iter().zip(&cells) {
         let bytes: Vec<u8> = values
@@ -412,14 +359,8 @@ fn entries() -> Vec<(String, Vec<u8>)> {
 
 /// A valid zip (fresh checksums) of `entries` under `name` in `dir`.
 fn write_zip(dir: &Path, name: &str, entries: &[(String, Vec<u8>)]) -> PathBuf {
-    let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
-    let opts = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
-    for (n, b) in entries {
-        zip.start_file(n.as_str(), opts).unwrap();
-        zip.write_all(b).unwrap();
-    }
     let path = dir.join(name);
-    std::fs::write(&path, zip.finish().unwrap().into_inner()).unwrap();
+    torch_save::write_zip(&path, entries);
     path
 }
 

@@ -4,7 +4,11 @@
 //! one key/value head are folded into the query length (`[B, Hkv, G·T, hd]`), so one
 //! batched matmul serves the whole group and the cache stays at `Hkv` heads.
 
+use burn::nn::Linear;
 use burn::tensor::{Tensor, activation::softmax, backend::Backend};
+
+use crate::cache::{KvCache, StepContext};
+use crate::kernels::Kernels;
 
 /// Attention of `q` `[B, Hq, T, hd]` over `k`, `v` `[B, Hkv, S, hd]` (`Hkv` divides `Hq`),
 /// with an optional additive `bias` `[B or 1, 1, T, S]`, or `[B, Hq, T, S]` as
@@ -45,6 +49,35 @@ pub fn grouped_attention<B: Backend>(
         .reshape([b, hq, t, hd])
         .swap_dims(1, 2)
         .reshape([b, t, hq * hd])
+}
+
+/// Multi-head self-attention through one fused projection `qkv` (`[D, 3 D]`, columns
+/// `[q | k | v]`) of the normed input `x` `[B, T, D]`, continuing `cache` (layer index
+/// beside it) when given; returns the heads concatenated, `[B, T, D]`, before the output
+/// projection. Shared by the families with plain multi-head attention and learned
+/// positions (GPT-2, BioGPT).
+pub(crate) fn fused_self_attention<B: Backend>(
+    qkv: &Linear<B>,
+    x: Tensor<B, 3>,
+    heads: usize,
+    kernels: Kernels,
+    ctx: &StepContext<B>,
+    cache: Option<(&mut KvCache<B>, usize)>,
+) -> Tensor<B, 3> {
+    let [b, t, d] = x.dims();
+    let hd = d / heads;
+    let qkv = kernels
+        .linear(qkv, x)
+        .reshape([b, t, 3 * heads, hd])
+        .swap_dims(1, 2);
+    let q = qkv.clone().narrow(1, 0, heads);
+    let k = qkv.clone().narrow(1, heads, heads);
+    let v = qkv.narrow(1, 2 * heads, heads);
+    let (k, v) = match cache {
+        Some((cache, layer)) => cache.update(layer, k, v, ctx.start, ctx.total),
+        None => (k, v),
+    };
+    grouped_attention(q, k, v, ctx.bias.as_ref(), (hd as f32).powf(-0.5))
 }
 
 /// The bias `[B or 1, 1, T, S]` repeated to every row and query head, `[B, Hq, T, S]`.

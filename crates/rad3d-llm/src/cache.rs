@@ -5,7 +5,7 @@
 //! number of real (unpadded) tokens before it in its row, so a left-padded row
 //! sees the same positions as the unpadded sequence would.
 
-use burn::tensor::{Tensor, TensorData, backend::Backend};
+use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
 
 use crate::attention::expand_bias;
 
@@ -61,6 +61,37 @@ impl<B: Backend> StepContext<B> {
         };
         ctx.bias = ctx.bias.map(|bias| expand_bias(bias, batch, heads));
         ctx
+    }
+
+    /// Rows of a learned position `table` for this step's tokens, `[B or 1, T, D]`:
+    /// position `p` reads row `p + offset` (BioGPT's table starts 2 rows in).
+    ///
+    /// # Panics
+    /// If a position reaches `max` (`family` names the model in the message).
+    pub(crate) fn learned_positions(
+        &self,
+        table: Tensor<B, 2>,
+        batch: usize,
+        offset: usize,
+        max: usize,
+        family: &str,
+    ) -> Tensor<B, 3> {
+        let last = self.positions.iter().copied().max().unwrap_or(0);
+        assert!(
+            last < max,
+            "{family} position {last} beyond {max} positions"
+        );
+        let idx: Vec<i64> = self
+            .positions
+            .iter()
+            .map(|&p| (p + offset) as i64)
+            .collect();
+        let n = idx.len();
+        let device = table.device();
+        let d = table.dims()[1];
+        let idx = Tensor::<B, 1, Int>::from_data(TensorData::new(idx, [n]), &device);
+        let rows = if self.shared_positions { 1 } else { batch };
+        table.select(0, idx).reshape([rows, n / rows, d])
     }
 }
 

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::biogpt::BioGptConfig;
 use crate::error::{self, LlmError};
 use crate::gpt2::Gpt2Config;
 use crate::llama::LlamaConfig;
@@ -39,8 +40,8 @@ pub enum RopeScaling {
     },
 }
 
-/// Either family's configuration, as read from a `config.json`. Serialised (for saved
-/// pipelines) as `{"family": "gpt2" | "llama", …the family's fields}`.
+/// Any family's configuration, as read from a `config.json`. Serialised (for saved
+/// pipelines) as `{"family": "gpt2" | "llama" | "biogpt", …the family's fields}`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "family", rename_all = "snake_case")]
 pub enum ModelConfig {
@@ -48,6 +49,9 @@ pub enum ModelConfig {
     Gpt2(Gpt2Config),
     /// LLaMA family (`model_type: "llama"`, also `mistral`-free LLaMA clones).
     Llama(LlamaConfig),
+    /// BioGPT family (`model_type: "biogpt"`).
+    #[serde(rename = "biogpt")]
+    BioGpt(BioGptConfig),
 }
 
 impl ModelConfig {
@@ -75,11 +79,15 @@ impl ModelConfig {
         match model_type {
             "gpt2" => Ok(Self::Gpt2(Gpt2Config::from_hf_json(json, origin)?)),
             "llama" => Ok(Self::Llama(LlamaConfig::from_hf_json(json, origin)?)),
+            "biogpt" => Ok(Self::BioGpt(BioGptConfig::from_hf_json(json, origin)?)),
             "" if arch.starts_with("GPT2") => {
                 Ok(Self::Gpt2(Gpt2Config::from_hf_json(json, origin)?))
             }
             "" if arch.starts_with("Llama") => {
                 Ok(Self::Llama(LlamaConfig::from_hf_json(json, origin)?))
+            }
+            "" if arch.starts_with("BioGpt") => {
+                Ok(Self::BioGpt(BioGptConfig::from_hf_json(json, origin)?))
             }
             other => Err(LlmError::UnknownArchitecture {
                 path: origin.to_path_buf(),
@@ -99,21 +107,40 @@ impl From<Gpt2Config> for ModelConfig {
     }
 }
 
+impl From<BioGptConfig> for ModelConfig {
+    fn from(c: BioGptConfig) -> Self {
+        Self::BioGpt(c)
+    }
+}
+
 impl From<LlamaConfig> for ModelConfig {
     fn from(c: LlamaConfig) -> Self {
         Self::Llama(c)
     }
 }
 
-/// A family's serde shadow of `json`; `family` names it in the error.
+/// A family's serde shadow of `json`; `family` names it in the error, and so does the
+/// first field whose value has the wrong type (every shadow field is optional, so each
+/// field can be tried alone).
 pub(crate) fn parse_shadow<T: DeserializeOwned>(
     json: &Value,
     origin: &Path,
     family: &str,
 ) -> error::Result<T> {
-    serde_json::from_value(json.clone()).map_err(|e| LlmError::Format {
-        path: origin.to_path_buf(),
-        reason: format!("not a {family} config: {e}"),
+    serde_json::from_value(json.clone()).map_err(|e| {
+        let field = json.as_object().and_then(|fields| {
+            fields.iter().find_map(|(key, value)| {
+                let alone = Value::Object([(key.clone(), value.clone())].into_iter().collect());
+                serde_json::from_value::<T>(alone).is_err().then_some(key)
+            })
+        });
+        LlmError::Format {
+            path: origin.to_path_buf(),
+            reason: match field {
+                Some(field) => format!("not a {family} config: field `{field}`: {e}"),
+                None => format!("not a {family} config: {e}"),
+            },
+        }
     })
 }
 

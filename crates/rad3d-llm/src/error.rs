@@ -33,7 +33,7 @@ pub enum LlmError {
         reason: String,
     },
     /// The checkpoint names an architecture this crate does not implement.
-    #[error("{path}: unknown architecture `{architecture}` (supported: gpt2, llama)")]
+    #[error("{path}: unknown architecture `{architecture}` (supported: gpt2, llama, biogpt)")]
     UnknownArchitecture {
         /// The config or weight file.
         path: PathBuf,

@@ -1,14 +1,14 @@
-//! Decoder-only LLMs with prefix conditioning: GPT-2 and LLaMA families, HF and
-//! GGUF weights, tokenizers, KV cache and generation.
+//! Decoder-only LLMs with prefix conditioning: GPT-2, LLaMA and BioGPT families, HF
+//! and GGUF weights, tokenizers, KV cache and generation.
 //!
 //! Every model implements [`CausalLm`]: embed token ids, run a forward pass from
 //! embeddings (so a projected image prefix and token embeddings travel together),
 //! optionally continuing a preallocated [`KvCache`], and project to logits.
-//! [`Llm`] holds either family; [`generate()`] decodes greedily, by beam search or by
+//! [`Llm`] holds any family; [`generate()`] decodes greedily, by beam search or by
 //! sampling, batched, with per-sequence stopping.
 //!
-//! The crate is laid out by family and by layer: `llama/` and `gpt2/` each hold one
-//! architecture (its config, module, loading); the blocks they share (attention, RoPE,
+//! The crate is laid out by family and by layer: `llama/`, `gpt2/` and `biogpt/` each
+//! hold one architecture (its config, module, loading; BioGPT's own tokenizer too); the blocks they share (attention, RoPE,
 //! KV cache, generation, weight sources, GGUF, tokenizer) sit beside them; `kernels/`
 //! holds the matmul kernels, whose CPU fast paths come with the `flex` feature (on by
 //! default; without it the crate depends on no CPU backend).
@@ -56,10 +56,15 @@ mod tokenizer;
 mod weights;
 
 // One folder per family.
+mod biogpt;
 mod gpt2;
 mod llama;
 
 pub use attention::grouped_attention;
+pub use biogpt::{
+    BioGpt, BioGptBlock, BioGptConfig, BioGptTokenizer, LAYER_NORM_EPS, POSITION_OFFSET,
+    biogpt_from_tensors,
+};
 pub use cache::KvCache;
 pub use config::{ModelConfig, RopeScaling};
 pub use error::{LlmError, Result};

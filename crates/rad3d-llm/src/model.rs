@@ -6,6 +6,7 @@ use std::path::Path;
 use burn::module::{Module, ModuleMapper, Param};
 use burn::tensor::{Bool, Int, Tensor, backend::Backend};
 
+use crate::biogpt::{BioGpt, biogpt_from_tensors};
 use crate::cache::KvCache;
 use crate::config::ModelConfig;
 use crate::error::Result;
@@ -146,7 +147,8 @@ pub(crate) fn embed_rows<B: Backend>(
     table.select(0, ids.reshape([b * t])).reshape([b, t, d])
 }
 
-fn specials(bos: Option<u32>, eos: &[u32], pad: Option<u32>) -> SpecialTokens {
+/// Special tokens from a config's ids; pad falls back to the first eos.
+pub(crate) fn specials(bos: Option<u32>, eos: &[u32], pad: Option<u32>) -> SpecialTokens {
     SpecialTokens {
         bos,
         eos: eos.to_vec(),
@@ -156,7 +158,7 @@ fn specials(bos: Option<u32>, eos: &[u32], pad: Option<u32>) -> SpecialTokens {
 
 /// [`CausalLm`] for a family's model type, whose inherent methods (`embed`,
 /// `forward_hidden_host`, `logits`, `output_weight`, `new_cache`) and config fields
-/// (`hidden_size`, `vocab_size`, `max_position_embeddings`, special tokens) have the same
+/// (`hidden_size`, `vocab_size`, `max_position_embeddings`, `special_tokens()`) have the same
 /// names in every family; extra trait methods (overrides) follow the type.
 macro_rules! causal_lm_for_family {
     ($ty:ident $(, $extra:item)*) => {
@@ -191,8 +193,7 @@ macro_rules! causal_lm_for_family {
                 self.config.max_position_embeddings
             }
             fn special_tokens(&self) -> SpecialTokens {
-                let c = &self.config;
-                specials(c.bos_token_id, &c.eos_token_ids, c.pad_token_id)
+                self.config.special_tokens()
             }
             $($extra)*
         }
@@ -211,6 +212,7 @@ causal_lm_for_family!(
     }
 );
 causal_lm_for_family!(Gpt2);
+causal_lm_for_family!(BioGpt);
 
 /// Any supported decoder: what loaders return and what downstream code stores.
 #[derive(Module, Debug)]
@@ -219,6 +221,14 @@ pub enum Llm<B: Backend> {
     Gpt2(Gpt2<B>),
     /// LLaMA family.
     Llama(Llama<B>),
+    /// BioGPT family.
+    BioGpt(BioGpt<B>),
+}
+
+impl<B: Backend> From<BioGpt<B>> for Llm<B> {
+    fn from(m: BioGpt<B>) -> Self {
+        Self::BioGpt(m)
+    }
 }
 
 impl<B: Backend> From<Gpt2<B>> for Llm<B> {
@@ -238,6 +248,7 @@ macro_rules! dispatch {
         match $self {
             Llm::Gpt2($m) => $e,
             Llm::Llama($m) => $e,
+            Llm::BioGpt($m) => $e,
         }
     };
 }
@@ -284,7 +295,7 @@ impl<B: Backend> CausalLm<B> for Llm<B> {
 }
 
 impl<B: Backend> Llm<B> {
-    /// Builds a model of either family from HF-named tensors.
+    /// Builds a model of any family from HF-named tensors.
     pub fn from_tensors(
         config: &ModelConfig,
         source: &mut dyn TensorSource,
@@ -293,11 +304,13 @@ impl<B: Backend> Llm<B> {
         Ok(match config {
             ModelConfig::Gpt2(c) => Self::Gpt2(gpt2_from_tensors(c, source, device)?),
             ModelConfig::Llama(c) => Self::Llama(llama_from_tensors(c, source, device)?),
+            ModelConfig::BioGpt(c) => Self::BioGpt(biogpt_from_tensors(c, source, device)?),
         })
     }
 
     /// Loads a HF model directory: `config.json` + `model.safetensors` (or the shards of
-    /// `model.safetensors.index.json`); f16/bf16 weights are converted to f32.
+    /// `model.safetensors.index.json`, or a `pytorch_model.bin` in torch.save's zip
+    /// format); f16/bf16 weights are converted to f32.
     ///
     /// The weight files are memory-mapped while this runs: they must not be modified or
     /// truncated until it returns (see [`SafetensorsSource`]).
@@ -314,6 +327,7 @@ impl<B: Backend> Llm<B> {
         match self {
             Self::Gpt2(m) => ModelConfig::Gpt2(m.config.clone()),
             Self::Llama(m) => ModelConfig::Llama(m.config.clone()),
+            Self::BioGpt(m) => ModelConfig::BioGpt(m.config.clone()),
         }
     }
 }
@@ -324,6 +338,7 @@ impl ModelConfig {
         Ok(match self {
             Self::Gpt2(c) => Llm::Gpt2(c.init(seed, device)?),
             Self::Llama(c) => Llm::Llama(c.init(seed, device)?),
+            Self::BioGpt(c) => Llm::BioGpt(c.init(seed, device)?),
         })
     }
 }

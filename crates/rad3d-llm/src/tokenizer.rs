@@ -1,5 +1,6 @@
 //! Tokenizers: HF `tokenizer.json` (LLaMA-3, SmolLM2, …) and GPT-2's `vocab.json` +
-//! `merges.txt`, through the `tokenizers` crate.
+//! `merges.txt` through the `tokenizers` crate, and BioGPT's Moses + fastBPE
+//! ([`BioGptTokenizer`]), behind one [`Tokenizer`].
 
 use std::path::{Path, PathBuf};
 
@@ -8,12 +9,22 @@ use tokenizers::models::bpe::BPE;
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 use tokenizers::{AddedToken, Tokenizer as HfTokenizer};
 
+use crate::biogpt::BioGptTokenizer;
 use crate::error::{LlmError, Result};
+
+/// The codec behind a [`Tokenizer`].
+#[derive(Clone)]
+enum Codec {
+    /// Anything the `tokenizers` crate builds.
+    Hf(Box<HfTokenizer>),
+    /// BioGPT's Moses + fastBPE.
+    BioGpt(BioGptTokenizer),
+}
 
 /// A text ↔ token-id codec, remembering the file it came from for error messages.
 #[derive(Clone)]
 pub struct Tokenizer {
-    inner: HfTokenizer,
+    codec: Codec,
     origin: PathBuf,
 }
 
@@ -44,10 +55,7 @@ impl Tokenizer {
             });
         }
         let inner = HfTokenizer::from_file(path).map_err(|e| tok_err(path, e))?;
-        Ok(Self {
-            inner,
-            origin: path.to_path_buf(),
-        })
+        Ok(Self::from_tokenizers(inner, path))
     }
 
     /// Builds GPT-2's byte-level BPE from `vocab.json` and `merges.txt`
@@ -78,21 +86,32 @@ impl Tokenizer {
                 .add_special_tokens(vec![AddedToken::from("<|endoftext|>", true)])
                 .map_err(|e| tok_err(vocab, e))?;
         }
+        Ok(Self::from_tokenizers(inner, vocab))
+    }
+
+    /// BioGPT's tokenizer from its `vocab.json` and `merges.txt`.
+    pub fn from_biogpt_files(vocab: impl AsRef<Path>, merges: impl AsRef<Path>) -> Result<Self> {
+        let tokenizer = BioGptTokenizer::from_files(vocab, merges)?;
         Ok(Self {
-            inner,
-            origin: vocab.to_path_buf(),
+            origin: tokenizer.origin().to_path_buf(),
+            codec: Codec::BioGpt(tokenizer),
         })
     }
 
-    /// Loads the tokenizer of a model directory: `tokenizer.json`, else GPT-2's
-    /// `vocab.json` + `merges.txt`.
+    /// Loads the tokenizer of a model directory: BioGPT's `vocab.json` + `merges.txt`
+    /// when the folder is a BioGPT's (its `tokenizer_config.json` names
+    /// `BioGptTokenizer`, or its `config.json` the `biogpt` model type), else
+    /// `tokenizer.json`, else GPT-2's `vocab.json` + `merges.txt`.
     pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref();
+        let (vocab, merges) = (dir.join("vocab.json"), dir.join("merges.txt"));
+        if is_biogpt_dir(dir)? {
+            return Self::from_biogpt_files(vocab, merges);
+        }
         let json = dir.join("tokenizer.json");
         if json.is_file() {
             return Self::from_file(json);
         }
-        let (vocab, merges) = (dir.join("vocab.json"), dir.join("merges.txt"));
         if vocab.is_file() && merges.is_file() {
             return Self::from_gpt2_files(vocab, merges);
         }
@@ -106,14 +125,25 @@ impl Tokenizer {
     /// `origin` names it in errors.
     pub fn from_tokenizers(inner: HfTokenizer, origin: impl Into<PathBuf>) -> Self {
         Self {
-            inner,
+            codec: Codec::Hf(Box::new(inner)),
             origin: origin.into(),
         }
     }
 
-    /// The underlying `tokenizers` tokenizer.
-    pub fn inner(&self) -> &HfTokenizer {
-        &self.inner
+    /// The underlying `tokenizers` tokenizer; `None` for BioGPT's, which is not one.
+    pub fn hf(&self) -> Option<&HfTokenizer> {
+        match &self.codec {
+            Codec::Hf(t) => Some(t),
+            Codec::BioGpt(_) => None,
+        }
+    }
+
+    /// BioGPT's tokenizer, when this is one.
+    pub fn biogpt(&self) -> Option<&BioGptTokenizer> {
+        match &self.codec {
+            Codec::Hf(_) => None,
+            Codec::BioGpt(t) => Some(t),
+        }
     }
 
     /// Where the tokenizer came from.
@@ -121,41 +151,60 @@ impl Tokenizer {
         &self.origin
     }
 
-    /// Token ids of `text`; `add_special` adds what the tokenizer's post-processor adds
-    /// (LLaMA-3: a leading BOS).
+    /// Token ids of `text`; `add_special` adds what the tokenizer adds around a sequence
+    /// (LLaMA-3: a leading BOS; BioGPT: a leading `</s>`).
     pub fn encode(&self, text: &str, add_special: bool) -> Result<Vec<u32>> {
-        let enc = self
-            .inner
-            .encode(text, add_special)
-            .map_err(|e| tok_err(&self.origin, e))?;
-        Ok(enc.get_ids().to_vec())
+        match &self.codec {
+            Codec::Hf(t) => {
+                let enc = t
+                    .encode(text, add_special)
+                    .map_err(|e| tok_err(&self.origin, e))?;
+                Ok(enc.get_ids().to_vec())
+            }
+            Codec::BioGpt(t) => Ok(t.encode(text, add_special)),
+        }
     }
 
     /// Text of `ids`; `skip_special` drops special tokens (BOS/EOS/…).
     pub fn decode(&self, ids: &[u32], skip_special: bool) -> Result<String> {
-        self.inner
-            .decode(ids, skip_special)
-            .map_err(|e| tok_err(&self.origin, e))
+        match &self.codec {
+            Codec::Hf(t) => t
+                .decode(ids, skip_special)
+                .map_err(|e| tok_err(&self.origin, e)),
+            Codec::BioGpt(t) => Ok(t.decode(ids, skip_special)),
+        }
     }
 
     /// Number of tokens, added/special tokens included.
     pub fn vocab_size(&self) -> usize {
-        self.inner.get_vocab_size(true)
+        match &self.codec {
+            Codec::Hf(t) => t.get_vocab_size(true),
+            Codec::BioGpt(t) => t.vocab_size(),
+        }
     }
 
     /// The id of a token string, if known.
     pub fn token_to_id(&self, token: &str) -> Option<u32> {
-        self.inner.token_to_id(token)
+        match &self.codec {
+            Codec::Hf(t) => t.token_to_id(token),
+            Codec::BioGpt(t) => t.token_to_id(token),
+        }
+    }
+
+    /// The token string of an id, if known.
+    pub fn id_to_token(&self, id: u32) -> Option<String> {
+        match &self.codec {
+            Codec::Hf(t) => t.id_to_token(id),
+            Codec::BioGpt(t) => t.id_to_token(id).map(str::to_string),
+        }
     }
 
     /// Highest id the tokenizer can produce.
     pub fn max_id(&self) -> u32 {
-        self.inner
-            .get_vocab(true)
-            .values()
-            .copied()
-            .max()
-            .unwrap_or(0)
+        match &self.codec {
+            Codec::Hf(t) => t.get_vocab(true).values().copied().max().unwrap_or(0),
+            Codec::BioGpt(t) => t.max_id(),
+        }
     }
 
     /// Checks the tokenizer fits a model with `model_vocab` embedding rows: every id it
@@ -173,6 +222,31 @@ impl Tokenizer {
         }
         Ok(())
     }
+}
+
+/// Whether `dir` holds a BioGPT: its `tokenizer_config.json` names `BioGptTokenizer`, or
+/// (without that field) its `config.json` has `model_type: "biogpt"`.
+fn is_biogpt_dir(dir: &Path) -> Result<bool> {
+    let field = |file: &str, key: &str| -> Result<Option<String>> {
+        let path = dir.join(file);
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&path).map_err(|source| LlmError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let json: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| LlmError::Format {
+                path: path.clone(),
+                reason: format!("invalid JSON: {e}"),
+            })?;
+        Ok(json.get(key).and_then(|v| v.as_str()).map(str::to_string))
+    };
+    Ok(match field("tokenizer_config.json", "tokenizer_class")? {
+        Some(class) => class == "BioGptTokenizer",
+        None => field("config.json", "model_type")?.as_deref() == Some("biogpt"),
+    })
 }
 
 #[cfg(test)]

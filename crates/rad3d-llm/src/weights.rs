@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use burn::module::Param;
+use burn::nn::{LayerNorm, LayerNormConfig, Linear};
 use burn::tensor::{Tensor, TensorData, backend::Backend};
 use rad3d_io::CheckpointReader;
 use rand::SeedableRng;
@@ -175,9 +176,8 @@ mod rand_distr_free {
     }
 }
 
-/// One memory-mapped safetensors file.
 /// Tensors from `model.safetensors`, or from the shards a `model.safetensors.index.json`
-/// lists; every float dtype (f32, f16, bf16, f64) is converted to f32 on read. Each file
+/// lists, or from a `pytorch_model.bin`; every float dtype (f32, f16, bf16, f64) is converted to f32 on read. Each file
 /// is read through [`rad3d_io::CheckpointReader`], which memory-maps it: the files must
 /// not be modified or truncated (by this or any other process) while the source exists,
 /// i.e. while a model loads from it. Changing a mapped file is undefined behaviour.
@@ -217,17 +217,23 @@ impl SafetensorsSource {
     }
 
     /// Opens the weights of a HF model directory: `model.safetensors`, else the shards of
-    /// `model.safetensors.index.json`.
+    /// `model.safetensors.index.json`, else `pytorch_model.bin` (torch.save's zip format,
+    /// read through the same checked reader: views, offsets and damage included).
     pub fn open_dir(dir: &Path) -> Result<Self> {
         let single = dir.join("model.safetensors");
         if single.is_file() {
             return Self::open(&single);
         }
         let index_path = dir.join("model.safetensors.index.json");
+        let pytorch = dir.join("pytorch_model.bin");
+        if !index_path.is_file() && pytorch.is_file() {
+            return Self::open(&pytorch);
+        }
         if !index_path.is_file() {
             return Err(LlmError::Format {
                 path: dir.to_path_buf(),
-                reason: "no model.safetensors or model.safetensors.index.json".into(),
+                reason: "no model.safetensors, model.safetensors.index.json or pytorch_model.bin"
+                    .into(),
             });
         }
         let text = std::fs::read_to_string(&index_path).map_err(io_err(&index_path))?;
@@ -318,6 +324,44 @@ pub(crate) fn param<B: Backend, const D: usize>(
         .try_into()
         .expect("tensor rank checked by caller");
     Param::from_tensor(Tensor::from_data(TensorData::new(t.data, shape), device))
+}
+
+/// Stacks HF `[out, in]` weights along `out` and stores the result as `[in, Σ out]`.
+pub(crate) fn fused_linear<B: Backend>(
+    weights: Vec<HostTensor>,
+    biases: Option<Vec<HostTensor>>,
+    device: &B::Device,
+) -> Linear<B> {
+    let cols = weights[0].shape[1];
+    let rows: usize = weights.iter().map(|w| w.shape[0]).sum();
+    let mut data = Vec::with_capacity(rows * cols);
+    for w in weights {
+        data.extend_from_slice(&w.data);
+    }
+    let w = HostTensor::new(vec![rows, cols], data).transposed();
+    let bias = biases.map(|bs| {
+        let data: Vec<f32> = bs.into_iter().flat_map(|b| b.data).collect();
+        param(HostTensor::new(vec![rows], data), device)
+    });
+    Linear {
+        weight: param(w, device),
+        bias,
+    }
+}
+
+/// A LayerNorm of `weight` (gamma) and `bias` (beta), HF `nn.LayerNorm`'s parameters.
+pub(crate) fn layer_norm<B: Backend>(
+    weight: HostTensor,
+    bias: HostTensor,
+    eps: f64,
+    device: &B::Device,
+) -> LayerNorm<B> {
+    let mut ln = LayerNormConfig::new(weight.shape[0])
+        .with_epsilon(eps)
+        .init(device);
+    ln.gamma = param(weight, device);
+    ln.beta = Some(param(bias, device));
+    ln
 }
 
 /// Checks a source against the tensors a model expects, before anything is read:

@@ -1,5 +1,6 @@
 //! Parity with HF transformers on every model folder that carries a `fixture.safetensors`:
-//! the shared fixtures (`$RAD3D_FIXTURES/llm/*`) and the extra configurations generated
+//! the shared fixtures (`$RAD3D_FIXTURES/llm/*`, and the BioGPTs under
+//! `$RAD3D_FIXTURES/biogpt/*`) and the extra configurations generated
 //! by `scripts/reference/llm_fixtures.py` into `tests/data/*` (other head counts, GQA
 //! ratios, untied heads, biases, rope variants, vocab sizes, dtypes, shards, padding).
 
@@ -213,7 +214,8 @@ fn model_dirs(root: &Path) -> Vec<PathBuf> {
         .filter(|p| {
             p.join("config.json").is_file()
                 && (p.join("model.safetensors").is_file()
-                    || p.join("model.safetensors.index.json").is_file())
+                    || p.join("model.safetensors.index.json").is_file()
+                    || p.join("pytorch_model.bin").is_file())
                 && p.join("fixture.safetensors").is_file()
         })
         .collect();
@@ -226,12 +228,18 @@ fn shared_llm_fixtures_match_transformers() {
     let Some(root) = rad3d_testutil::require(rad3d_testutil::fixtures(), "shared fixtures") else {
         return;
     };
-    let dirs = model_dirs(&root.join("llm"));
-    assert!(
-        !dirs.is_empty(),
-        "no model fixture under {}",
-        root.join("llm").display()
-    );
+    for family in ["llm", "biogpt"] {
+        assert!(
+            !model_dirs(&root.join(family)).is_empty(),
+            "no model fixture under {}",
+            root.join(family).display()
+        );
+    }
+    let dirs = [
+        model_dirs(&root.join("llm")),
+        model_dirs(&root.join("biogpt")),
+    ]
+    .concat();
     for dir in dirs {
         let d = check_model_dir(&dir);
         eprintln!("{}: max |Δ| {d:.2e}", dir.display());
@@ -251,4 +259,50 @@ fn generated_configurations_match_transformers() {
         let d = check_model_dir(&dir);
         eprintln!("{}: max |Δ| {d:.2e}", dir.display());
     }
+}
+
+/// The tiny BioGPT saved as `pytorch_model.bin` (written here in torch.save's layout, its
+/// tied `output_projection.weight` sharing the embeddings' storage as torch writes it)
+/// loads through the checked `.pt` reader and matches transformers like the safetensors.
+#[test]
+fn biogpt_pytorch_model_bin_matches_transformers() {
+    let Some(src) = rad3d_testutil::require(
+        rad3d_testutil::fixtures().join("biogpt/tiny-biogpt"),
+        "BioGPT fixture",
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["config.json", "fixture.safetensors"] {
+        std::fs::copy(src.join(file), dir.path().join(file)).unwrap();
+    }
+    let weights = Fixture::read(&src.join("model.safetensors"));
+    let mut names: Vec<&String> = weights.0.keys().collect();
+    names.sort();
+    let storages: Vec<Vec<f32>> = names
+        .iter()
+        .map(|n| weights.0[*n].1.iter().map(|&v| v as f32).collect())
+        .collect();
+    let mut tensors: Vec<(&str, &[usize], usize)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), weights.0[*n].0.as_slice(), i))
+        .collect();
+    let embed = names
+        .iter()
+        .position(|n| *n == "biogpt.embed_tokens.weight")
+        .unwrap();
+    tensors.push((
+        "output_projection.weight",
+        &weights.0[names[embed]].0,
+        embed,
+    ));
+    rad3d_testutil::torch_save::save_state_dict(
+        &dir.path().join("pytorch_model.bin"),
+        "pytorch_model",
+        &tensors,
+        &storages,
+    );
+    let d = check_model_dir(dir.path());
+    eprintln!("pytorch_model.bin: max |Δ| {d:.2e}");
 }

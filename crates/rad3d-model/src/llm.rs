@@ -45,8 +45,9 @@ impl ReportTokenizer for LlmTokenizer {
     }
 }
 
-/// Loads an LLM and its tokenizer from a HF directory (`config.json`, safetensors,
-/// `tokenizer.json`) or a `.gguf` file.
+/// Loads an LLM and its tokenizer from a HF directory (`config.json`, safetensors or
+/// `pytorch_model.bin`, `tokenizer.json` or `vocab.json` + `merges.txt`, BioGPT's
+/// included) or a `.gguf` file.
 pub fn load_llm<B: Backend>(path: &Path, device: &B::Device) -> Result<(Llm<B>, LlmTokenizer)> {
     let (model, tokenizer) = if path.extension().is_some_and(|e| e == "gguf") {
         rad3d_llm::gguf::load_gguf::<B>(path, device)?
@@ -70,7 +71,7 @@ pub enum LlmSpec {
         /// Fine-tuned weights (Burn record) replacing the pretrained ones (V-1).
         weights: Option<PathBuf>,
     },
-    /// A model of either family stored as a Burn record with a word-level vocabulary
+    /// A model of any family stored as a Burn record with a word-level vocabulary
     /// (the quickstart's small LM).
     Record {
         /// Architecture.

@@ -1,5 +1,6 @@
-//! Test-only helpers: where the reference fixtures and the fetched assets live, and what
-//! a test does when they are absent.
+//! Test-only helpers: where the reference fixtures and the fetched assets live, what a
+//! test does when they are absent, and PyTorch checkpoints written at test time
+//! ([`torch_save`]).
 //!
 //! - Fixtures: `$RAD3D_FIXTURES`, default `../shared/fixtures` beside the checkout.
 //! - Assets: `$RAD3D_ASSETS`, default `target/assets` (`scripts/fetch-assets.sh`).
@@ -8,6 +9,8 @@
 //! test fails: CI must never pass by skipping.
 
 #![forbid(unsafe_code)]
+
+pub mod torch_save;
 
 use std::path::{Path, PathBuf};
 

@@ -1,5 +1,5 @@
-//! `rad3d generate`: continue a prompt with a GPT-2 / LLaMA-family model from a HF folder
-//! or a GGUF file.
+//! `rad3d generate`: continue a prompt with a GPT-2, LLaMA or BioGPT-family model from a
+//! HF folder or a GGUF file.
 //!
 //! Prints the continuation; `--json` prints `{"ids": [...], "text": "...", "tokens_per_s":
 //! x}` (plus timing fields, and every sequence's ids and text when `--batch` > 1).

@@ -12,6 +12,7 @@ use crate::config::{
     positive_f,
 };
 use crate::error;
+use crate::model::{SpecialTokens, specials};
 
 /// Configuration of a GPT-2-family decoder (DistilGPT2, GPT-2 and its larger sizes).
 #[derive(Config, Debug, PartialEq)]
@@ -141,6 +142,11 @@ impl Gpt2Config {
     /// Feed-forward width (`n_inner` or `4 D`).
     pub fn inner_size(&self) -> usize {
         self.intermediate_size.unwrap_or(4 * self.hidden_size)
+    }
+
+    /// bos / eos / pad as the config names them (pad falls back to the first eos).
+    pub fn special_tokens(&self) -> SpecialTokens {
+        specials(self.bos_token_id, &self.eos_token_ids, self.pad_token_id)
     }
 
     /// Width of one head.

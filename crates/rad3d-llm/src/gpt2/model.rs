@@ -3,10 +3,10 @@
 use burn::module::{Module, Param};
 use burn::nn::{LayerNorm, Linear};
 use burn::tensor::activation::gelu_approximate;
-use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
+use burn::tensor::{Int, Tensor, backend::Backend};
 
 use super::Gpt2Config;
-use crate::attention::grouped_attention;
+use crate::attention::fused_self_attention;
 use crate::cache::{KvCache, StepContext};
 use crate::kernels::Kernels;
 use crate::model::embed_rows;
@@ -56,20 +56,14 @@ impl<B: Backend> Gpt2Block<B> {
         ctx: &StepContext<B>,
         cache: Option<(&mut KvCache<B>, usize)>,
     ) -> Tensor<B, 3> {
-        let [b, t, _] = x.dims();
-        let (h, hd) = (config.num_heads, config.head_dim());
-        let qkv = kernels
-            .linear(&self.c_attn, self.ln_1.forward(x.clone()))
-            .reshape([b, t, 3 * h, hd])
-            .swap_dims(1, 2);
-        let q = qkv.clone().narrow(1, 0, h);
-        let k = qkv.clone().narrow(1, h, h);
-        let v = qkv.narrow(1, 2 * h, h);
-        let (k, v) = match cache {
-            Some((cache, layer)) => cache.update(layer, k, v, ctx.start, ctx.total),
-            None => (k, v),
-        };
-        let attn = grouped_attention(q, k, v, ctx.bias.as_ref(), (hd as f32).powf(-0.5));
+        let attn = fused_self_attention(
+            &self.c_attn,
+            self.ln_1.forward(x.clone()),
+            config.num_heads,
+            kernels,
+            ctx,
+            cache,
+        );
         let x = x + kernels.linear(&self.attn_proj, attn);
         let m = gelu_approximate(kernels.linear(&self.c_fc, self.ln_2.forward(x.clone())));
         x + kernels.linear(&self.mlp_proj, m)
@@ -91,18 +85,17 @@ impl<B: Backend> Gpt2<B> {
         mask: Option<&[bool]>,
         mut cache: Option<&mut KvCache<B>>,
     ) -> Tensor<B, 3> {
-        let [b, t, d] = embeds.dims();
+        let [b, t, _] = embeds.dims();
         let device = embeds.device();
         let heads = self.config.num_heads;
         let ctx = StepContext::begin(cache.as_deref_mut(), b, t, mask, heads, &device);
-        let max = self.config.max_position_embeddings;
-        let last = ctx.positions.iter().copied().max().unwrap_or(0);
-        assert!(last < max, "GPT-2 position {last} beyond n_positions {max}");
-        let idx: Vec<i64> = ctx.positions.iter().map(|&p| p as i64).collect();
-        let n = idx.len();
-        let idx = Tensor::<B, 1, Int>::from_data(TensorData::new(idx, [n]), &device);
-        let rows = if ctx.shared_positions { 1 } else { b };
-        let pos = self.wpe.val().select(0, idx).reshape([rows, t, d]);
+        let pos = ctx.learned_positions(
+            self.wpe.val(),
+            b,
+            0,
+            self.config.max_position_embeddings,
+            "GPT-2",
+        );
         let mut x = embeds + pos;
         for (l, block) in self.blocks.iter().enumerate() {
             let c = cache.as_deref_mut().map(|c| (c, l));

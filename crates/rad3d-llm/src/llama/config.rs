@@ -12,6 +12,7 @@ use crate::config::{
     parse_shadow, positive, positive_f, required,
 };
 use crate::error;
+use crate::model::{SpecialTokens, specials};
 
 /// Configuration of a LLaMA-family decoder (Llama-2/3.x, SmolLM2, DeepSeek-R1-Distill-Llama).
 #[derive(Config, Debug, PartialEq)]
@@ -166,6 +167,11 @@ impl LlamaConfig {
             self.vocab_size,
             origin,
         )
+    }
+
+    /// bos / eos / pad as the config names them (pad falls back to the first eos).
+    pub fn special_tokens(&self) -> SpecialTokens {
+        specials(self.bos_token_id, &self.eos_token_ids, self.pad_token_id)
     }
 
     /// Query heads per key/value head.

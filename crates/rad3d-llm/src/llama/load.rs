@@ -1,7 +1,7 @@
 //! Building a LLaMA from HF-named tensors: the checkpoint's tensor list, the fusing of
 //! q/k/v and gate/up into single `[in, out]` projections, and random initialisation.
 
-use burn::nn::{Linear, RmsNorm};
+use burn::nn::RmsNorm;
 use burn::tensor::backend::Backend;
 
 use super::{Llama, LlamaBlock, LlamaConfig};
@@ -9,7 +9,8 @@ use crate::error::Result;
 use crate::kernels::Kernels;
 use crate::rope::Rope;
 use crate::weights::{
-    HostTensor, RandomSource, TensorSource, check_layer_count, check_tensors, param, take_checked,
+    HostTensor, RandomSource, TensorSource, check_layer_count, check_tensors, fused_linear, param,
+    take_checked,
 };
 
 impl LlamaConfig {
@@ -58,29 +59,6 @@ impl LlamaConfig {
     pub fn init<B: Backend>(&self, seed: u64, device: &B::Device) -> Result<Llama<B>> {
         let mut source = RandomSource::new(self.hf_tensor_shapes(), 0.02, seed);
         llama_from_tensors(self, &mut source, device)
-    }
-}
-
-/// Stacks HF `[out, in]` weights along `out` and stores the result as `[in, Σ out]`.
-fn fused_linear<B: Backend>(
-    weights: Vec<HostTensor>,
-    biases: Option<Vec<HostTensor>>,
-    device: &B::Device,
-) -> Linear<B> {
-    let cols = weights[0].shape[1];
-    let rows: usize = weights.iter().map(|w| w.shape[0]).sum();
-    let mut data = Vec::with_capacity(rows * cols);
-    for w in weights {
-        data.extend_from_slice(&w.data);
-    }
-    let w = HostTensor::new(vec![rows, cols], data).transposed();
-    let bias = biases.map(|bs| {
-        let data: Vec<f32> = bs.into_iter().flat_map(|b| b.data).collect();
-        param(HostTensor::new(vec![rows], data), device)
-    });
-    Linear {
-        weight: param(w, device),
-        bias,
     }
 }
 

@@ -67,14 +67,12 @@ impl<B: Backend> Green<B> {
                 path: judge.to_path_buf(),
                 reason: "the judge model declares no end-of-sequence token".into(),
             })?;
-        let eos_text =
-            tokenizer
-                .inner()
-                .id_to_token(eos_id)
-                .ok_or_else(|| MetricsError::Model {
-                    path: judge.to_path_buf(),
-                    reason: format!("end-of-sequence id {eos_id} is not in the tokenizer"),
-                })?;
+        let eos_text = tokenizer
+            .id_to_token(eos_id)
+            .ok_or_else(|| MetricsError::Model {
+                path: judge.to_path_buf(),
+                reason: format!("end-of-sequence id {eos_id} is not in the tokenizer"),
+            })?;
         Ok(Self {
             model,
             tokenizer,
