@@ -177,6 +177,9 @@ pub struct KvCache<B: Backend> {
     /// Per layer `(keys, values)`; `None` only transiently while a layer updates.
     layers: Vec<Option<(Tensor<B, 4>, Tensor<B, 4>)>>,
     state: SeqState,
+    /// The row of the first call's batch each row descends from (see
+    /// [`source_rows`](Self::source_rows)).
+    origin: Vec<usize>,
 }
 
 impl<B: Backend> KvCache<B> {
@@ -196,7 +199,15 @@ impl<B: Backend> KvCache<B> {
         Self {
             layers,
             state: SeqState::new(batch, capacity),
+            origin: (0..batch).collect(),
         }
+    }
+
+    /// For each row, the row of the batch the cache was created for that it descends
+    /// from through [`reorder`](Self::reorder) (beam expansion, dropped rows): what
+    /// per-sequence inputs outside the cache (encoder states) follow.
+    pub fn source_rows(&self) -> &[usize] {
+        &self.origin
     }
 
     /// Number of filled slots (tokens seen so far, padding included).
@@ -239,6 +250,7 @@ impl<B: Backend> KvCache<B> {
             *layer = Some((k.select(0, idx.clone()), v.select(0, idx.clone())));
         }
         self.state.reorder(rows);
+        self.origin = rows.iter().map(|&r| self.origin[r]).collect();
     }
 
     pub(crate) fn advance(
