@@ -169,7 +169,7 @@ impl<B: Backend> Pipeline<B> {
             )
         })?;
 
-        let (llm, tokenizer) = config.llm.load::<B>(dir, device)?;
+        let (llm, tokenizer) = config.llm.load_for::<B>(dir, device, config.variant)?;
         let variant = config.variant;
         let prompt = PromptIds::for_variant(variant, tokenizer.as_ref())?;
         let mut model = PrefixModel::new(variant, &config.projector, llm, prompt, device)?;

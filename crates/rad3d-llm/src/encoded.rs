@@ -2,7 +2,7 @@
 //! so that everything written against [`CausalLm`] (teacher-forced losses, greedy, beam
 //! and sampled generation) runs the cross-attended model unchanged.
 
-use burn::module::{Module, ModuleDisplay};
+use burn::module::Module;
 use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
 
 use crate::cache::KvCache;
@@ -63,7 +63,7 @@ impl<B: Backend, L: CausalLm<B>> EncoderConditioned<B, L> {
     }
 }
 
-impl<B: Backend, L: CausalLm<B> + ModuleDisplay> CausalLm<B> for EncoderConditioned<B, L> {
+impl<B: Backend, L: CausalLm<B>> CausalLm<B> for EncoderConditioned<B, L> {
     fn embed(&self, ids: Tensor<B, 2, Int>) -> Tensor<B, 3> {
         self.llm.embed(ids)
     }

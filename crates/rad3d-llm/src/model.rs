@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use burn::module::{Module, ModuleMapper, Param};
+use burn::module::{Module, ModuleDisplay, ModuleMapper, Param};
 use burn::tensor::{Bool, Int, Tensor, backend::Backend};
 
 use crate::cache::KvCache;
@@ -33,7 +33,7 @@ pub type FrozenBackward<B> = Box<dyn FnOnce(Tensor<B, 3>) -> Tensor<B, 3> + Send
 ///
 /// Inputs are embeddings, so a prefix of projected image features and token
 /// embeddings go through the same path: `forward(cat([prefix, embed(ids)], 1), …)`.
-pub trait CausalLm<B: Backend>: Module<B> + Sized {
+pub trait CausalLm<B: Backend>: Module<B> + ModuleDisplay + Sized {
     /// Token embeddings of `ids` `[B, T]` → `[B, T, D]`.
     fn embed(&self, ids: Tensor<B, 2, Int>) -> Tensor<B, 3>;
 
