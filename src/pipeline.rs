@@ -13,7 +13,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use rad3d_classifier::{AnomalyClassifier, LabelSet, load_head, save_head};
 use rad3d_ctvit::{CtVit, CtVitConfig, load_ctclip_checkpoint};
-use rad3d_llm::Llm;
+use rad3d_llm::{GenerationConfig, Llm};
 pub use rad3d_model::LlmSpec;
 use rad3d_model::{PrefixModel, PromptIds, ReportTokenizer, load_record, materialize, save_record};
 use rad3d_projector::{ProjectorConfig, Variant};
@@ -224,6 +224,19 @@ impl<B: Backend> Pipeline<B> {
     /// The description this pipeline was built from.
     pub fn config(&self) -> &PipelineConfig {
         &self.config
+    }
+
+    /// The projector + LLM that writes the reports.
+    pub fn model(&self) -> &PrefixModel<B, Llm<B>> {
+        &self.model
+    }
+
+    /// The decoding settings reports are written with: the variant's
+    /// ([`PrefixModel::decoding`]: R2GenGPT's beam search for that baseline, greedy
+    /// otherwise), up to `max_new_tokens`.
+    pub fn decoding(&self) -> GenerationConfig {
+        self.model
+            .decoding(self.config.max_new_tokens, self.tokenizer.eos_id())
     }
 
     /// The classifier's label names.
