@@ -203,7 +203,14 @@ impl<B: Backend> Pipeline<B> {
         config.projector_weights = PathBuf::from("projector.mpk");
         save_record(&self.model.projector, &dir.join(&config.projector_weights))?;
         match &mut config.llm {
-            LlmSpec::Record { weights, .. } => {
+            LlmSpec::Record {
+                config: llm_config,
+                weights,
+                ..
+            } => {
+                // The architecture of the weights saved (the fine-tuned decoder's GPT-2
+                // has gained cross-attention).
+                *llm_config = self.model.llm.config();
                 *weights = PathBuf::from("llm.mpk");
                 save_record(&self.model.llm, &dir.join("llm.mpk"))?;
             }

@@ -160,7 +160,9 @@ fn r2gengpt_and_finetuned_decoder_pipelines_load_and_report() {
     use rad3d_prefix::llm::{Decoding, GenerationConfig};
     let device = Default::default();
     let dim = quickstart_encoder().dim_latent;
-    let latent: Vec<f32> = (0..dim).map(|i| ((i * 37 % 11) as f32 - 5.0) * 0.3).collect();
+    let latent: Vec<f32> = (0..dim)
+        .map(|i| ((i * 37 % 11) as f32 - 5.0) * 0.3)
+        .collect();
     let logits = [1.5f32, -0.5, 0.25];
     for variant in [Variant::R2GenGpt, Variant::FineTunedDecoder] {
         let dir = tempfile::tempdir().unwrap();
@@ -169,7 +171,10 @@ fn r2gengpt_and_finetuned_decoder_pipelines_load_and_report() {
         let loaded = Pipeline::<B>::load(dir.path(), &device).unwrap();
         assert_eq!(loaded.config().variant, variant);
         let again = loaded.generate_from_latent(&latent, &logits).unwrap();
-        assert_eq!(again.text, report.text, "{variant}: reload changed the report");
+        assert_eq!(
+            again.text, report.text,
+            "{variant}: reload changed the report"
+        );
         assert_eq!(again.finding_probabilities.len(), LABELS.len());
 
         let decoding = loaded.decoding();

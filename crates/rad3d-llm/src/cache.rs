@@ -320,4 +320,17 @@ mod tests {
         assert_eq!((ctx.positions, ctx.start, ctx.total), (vec![4], 4, 5));
         assert!(ctx.bias.is_none());
     }
+
+    #[test]
+    fn source_rows_follow_beam_expansion_and_dropped_rows() {
+        let device = Default::default();
+        let mut c = KvCache::<Flex>::new(1, 2, 1, 4, 2, &device);
+        assert_eq!(c.source_rows(), &[0, 1]);
+        c.reorder(&[0, 0, 0, 1, 1, 1], &device);
+        assert_eq!(c.source_rows(), &[0, 0, 0, 1, 1, 1]);
+        c.reorder(&[1, 4, 2], &device);
+        assert_eq!(c.source_rows(), &[0, 1, 0]);
+        c.reset();
+        assert_eq!(c.source_rows(), &[0, 1, 0]);
+    }
 }

@@ -116,8 +116,10 @@ pub fn llm_for_variant<B: Backend>(llm: Llm<B>, variant: Variant) -> Result<Llm<
     }
 }
 
-/// A model stored as a Burn record with a word-level vocabulary, shaped for `variant`
-/// before its weights load.
+/// A model stored as a Burn record with a word-level vocabulary, then shaped for
+/// `variant`. The record holds whatever the config describes (a saved pipeline stores the
+/// config of the LLM it saved, cross-attention included), so the shaping only adds what
+/// a variant needs to a record of the plain LM.
 fn record_llm<B: Backend>(
     config: ModelConfig,
     weights: &Path,
@@ -125,11 +127,10 @@ fn record_llm<B: Backend>(
     variant: Option<Variant>,
     device: &B::Device,
 ) -> Result<(Llm<B>, Box<dyn ReportTokenizer + Send + Sync>)> {
-    let mut llm = config.init::<B>(0, device)?;
+    let mut llm = load_record(config.init::<B>(0, device)?, weights, device)?;
     if let Some(v) = variant {
         llm = llm_for_variant(llm, v)?;
     }
-    let llm = load_record(llm, weights, device)?;
     Ok((llm, Box::new(word_tokenizer(words))))
 }
 
@@ -186,8 +187,9 @@ impl LlmSpec {
     }
 
     /// [`load`](Self::load) for `variant`: the LLM takes the shape the variant trains
-    /// ([`llm_for_variant`]: cross-attention for the fine-tuned decoder) before any
-    /// fine-tuned weights are read into it.
+    /// ([`llm_for_variant`]: cross-attention for the fine-tuned decoder) before the
+    /// fine-tuned weights of a pretrained spec are read into it; a record spec's config
+    /// describes its own weights, which load first.
     pub fn load_for<B: Backend>(
         &self,
         dir: &Path,
