@@ -13,7 +13,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use rad3d_classifier::{AnomalyClassifier, LabelSet, load_head, save_head};
 use rad3d_ctvit::{CtVit, CtVitConfig, load_ctclip_checkpoint};
-use rad3d_llm::Llm;
+use rad3d_llm::{GenerationConfig, Llm};
 pub use rad3d_model::LlmSpec;
 use rad3d_model::{PrefixModel, PromptIds, ReportTokenizer, load_record, materialize, save_record};
 use rad3d_projector::{ProjectorConfig, Variant};
@@ -169,7 +169,7 @@ impl<B: Backend> Pipeline<B> {
             )
         })?;
 
-        let (llm, tokenizer) = config.llm.load::<B>(dir, device)?;
+        let (llm, tokenizer) = config.llm.load_for::<B>(dir, device, config.variant)?;
         let variant = config.variant;
         let prompt = PromptIds::for_variant(variant, tokenizer.as_ref())?;
         let mut model = PrefixModel::new(variant, &config.projector, llm, prompt, device)?;
@@ -203,7 +203,14 @@ impl<B: Backend> Pipeline<B> {
         config.projector_weights = PathBuf::from("projector.mpk");
         save_record(&self.model.projector, &dir.join(&config.projector_weights))?;
         match &mut config.llm {
-            LlmSpec::Record { weights, .. } => {
+            LlmSpec::Record {
+                config: llm_config,
+                weights,
+                ..
+            } => {
+                // The architecture of the weights saved (the fine-tuned decoder's GPT-2
+                // has gained cross-attention).
+                *llm_config = self.model.llm.config();
                 *weights = PathBuf::from("llm.mpk");
                 save_record(&self.model.llm, &dir.join("llm.mpk"))?;
             }
@@ -224,6 +231,19 @@ impl<B: Backend> Pipeline<B> {
     /// The description this pipeline was built from.
     pub fn config(&self) -> &PipelineConfig {
         &self.config
+    }
+
+    /// The projector + LLM that writes the reports.
+    pub fn model(&self) -> &PrefixModel<B, Llm<B>> {
+        &self.model
+    }
+
+    /// The decoding settings reports are written with: the variant's
+    /// ([`PrefixModel::decoding`]: R2GenGPT's beam search for that baseline, greedy
+    /// otherwise), up to `max_new_tokens`.
+    pub fn decoding(&self) -> GenerationConfig {
+        self.model
+            .decoding(self.config.max_new_tokens, self.tokenizer.eos_id())
     }
 
     /// The classifier's label names.

@@ -232,6 +232,73 @@ fn the_documented_ct_rate_workflow_runs_end_to_end() {
     assert!(!a.is_empty());
     assert_eq!(a, b, "same seed, different training");
 
+    // Every run folder states its trainable and frozen parameter counts. V-1 trains the
+    // same projector as V-2 and the LLM too; the fine-tuned decoder trains its LLM with
+    // the cross-attention it gains, and writes its validation reports through it.
+    let params = |run: &Path| -> (u64, u64) {
+        let model: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(run.join("model.json")).unwrap())
+                .unwrap();
+        let count = |k: &str| {
+            model["params"][k]
+                .as_u64()
+                .unwrap_or_else(|| panic!("{model}"))
+        };
+        (count("trainable"), count("frozen"))
+    };
+    let (v2_trainable, v2_frozen) = params(&out.join("runs/v2"));
+    assert!(v2_trainable > 0 && v2_frozen > 0, "V-2 freezes its LLM");
+    let mut trained = Vec::new();
+    for variant in ["v1", "finetuned"] {
+        let run_dir = dir.path().join(variant);
+        let run = Command::new(rad3d())
+            .args([
+                "train",
+                "--variant",
+                variant,
+                "--generate-tokens",
+                "6",
+                "-q",
+            ])
+            .args(&data_flags)
+            .args([
+                "--epochs",
+                "1",
+                "--lr",
+                &number("lr"),
+                "--batch",
+                &number("batch"),
+            ])
+            .args([
+                "--prefix-len",
+                &number("prefix_len"),
+                "--layers",
+                &number("layers"),
+            ])
+            .args(["--max-tokens", &number("max_tokens"), "--out"])
+            .arg(&run_dir)
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{variant}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        assert!(run_dir.join("reports_valid.csv").exists());
+        trained.push(params(&run_dir));
+    }
+    assert_eq!(
+        trained[0],
+        (v2_trainable + v2_frozen, 0),
+        "V-1's trainable parameters are V-2's projector plus the LLM"
+    );
+    let (ft_trainable, ft_frozen) = trained[1];
+    assert_eq!(ft_frozen, 0);
+    assert!(
+        ft_trainable > v2_frozen,
+        "the fine-tuned decoder trains the LLM and its added cross-attention"
+    );
+
     // Fig. 12: a (small) prefix-length × depth grid trained and scored cell by cell.
     let sweep_dir = dir.path().join("sweep");
     let sweep = Command::new(rad3d())

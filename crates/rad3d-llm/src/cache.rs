@@ -208,6 +208,9 @@ pub struct KvCache<B: Backend> {
     /// Per layer `(keys, values)`; `None` only transiently while a layer updates.
     layers: Vec<Option<(Tensor<B, 4>, Tensor<B, 4>)>>,
     state: SeqState,
+    /// The row of the first call's batch each row descends from (see
+    /// [`source_rows`](Self::source_rows)).
+    origin: Vec<usize>,
 }
 
 impl<B: Backend> KvCache<B> {
@@ -227,7 +230,15 @@ impl<B: Backend> KvCache<B> {
         Self {
             layers,
             state: SeqState::new(batch, capacity),
+            origin: (0..batch).collect(),
         }
+    }
+
+    /// For each row, the row of the batch the cache was created for that it descends
+    /// from through [`reorder`](Self::reorder) (beam expansion, dropped rows): what
+    /// per-sequence inputs outside the cache (encoder states) follow.
+    pub fn source_rows(&self) -> &[usize] {
+        &self.origin
     }
 
     /// Number of filled slots (tokens seen so far, padding included).
@@ -270,6 +281,7 @@ impl<B: Backend> KvCache<B> {
             *layer = Some((k.select(0, idx.clone()), v.select(0, idx.clone())));
         }
         self.state.reorder(rows);
+        self.origin = rows.iter().map(|&r| self.origin[r]).collect();
     }
 
     pub(crate) fn advance(
@@ -338,5 +350,18 @@ mod tests {
         let ctx = s.advance::<Flex>(1, None, &device);
         assert_eq!((ctx.positions, ctx.start, ctx.total), (vec![4], 4, 5));
         assert!(ctx.bias.is_none());
+    }
+
+    #[test]
+    fn source_rows_follow_beam_expansion_and_dropped_rows() {
+        let device = Default::default();
+        let mut c = KvCache::<Flex>::new(1, 2, 1, 4, 2, &device);
+        assert_eq!(c.source_rows(), &[0, 1]);
+        c.reorder(&[0, 0, 0, 1, 1, 1], &device);
+        assert_eq!(c.source_rows(), &[0, 0, 0, 1, 1, 1]);
+        c.reorder(&[1, 4, 2], &device);
+        assert_eq!(c.source_rows(), &[0, 1, 0]);
+        c.reset();
+        assert_eq!(c.source_rows(), &[0, 1, 0]);
     }
 }

@@ -45,6 +45,7 @@
 mod attention;
 mod cache;
 mod config;
+mod encoded;
 mod error;
 pub mod generate;
 pub mod gguf;
@@ -67,9 +68,10 @@ pub use biogpt::{
 };
 pub use cache::KvCache;
 pub use config::{ModelConfig, RopeScaling};
+pub use encoded::EncoderConditioned;
 pub use error::{LlmError, Result};
 pub use generate::{Decoding, GenerationConfig, generate, generate_streaming};
-pub use gpt2::{Gpt2, Gpt2Block, Gpt2Config, gpt2_from_tensors};
+pub use gpt2::{Gpt2, Gpt2Block, Gpt2Config, Gpt2CrossAttention, gpt2_from_tensors};
 pub use kernels::{Kernels, host_backend};
 pub use llama::{Llama, LlamaBlock, LlamaConfig, LlamaTape, llama_from_tensors};
 pub use model::{CausalLm, FrozenBackward, Llm, SpecialTokens};

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use burn::module::{Module, ModuleMapper, Param};
+use burn::module::{Module, ModuleDisplay, ModuleMapper, Param};
 use burn::tensor::{Bool, Int, Tensor, backend::Backend};
 
 use crate::biogpt::{BioGpt, biogpt_from_tensors};
@@ -34,7 +34,7 @@ pub type FrozenBackward<B> = Box<dyn FnOnce(Tensor<B, 3>) -> Tensor<B, 3> + Send
 ///
 /// Inputs are embeddings, so a prefix of projected image features and token
 /// embeddings go through the same path: `forward(cat([prefix, embed(ids)], 1), …)`.
-pub trait CausalLm<B: Backend>: Module<B> + Sized {
+pub trait CausalLm<B: Backend>: Module<B> + ModuleDisplay + Sized {
     /// Token embeddings of `ids` `[B, T]` → `[B, T, D]`.
     fn embed(&self, ids: Tensor<B, 2, Int>) -> Tensor<B, 3>;
 
@@ -99,6 +99,28 @@ pub trait CausalLm<B: Backend>: Module<B> + Sized {
     ) -> Option<(Tensor<B, 3>, FrozenBackward<B>)> {
         let _ = embeds;
         None
+    }
+
+    /// Whether the model carries cross-attention over encoder states (GPT-2 built with
+    /// `add_cross_attention`), which [`forward_hidden_encoded`](Self::forward_hidden_encoded)
+    /// feeds.
+    fn has_cross_attention(&self) -> bool {
+        false
+    }
+
+    /// [`forward_hidden_host_mask`](Self::forward_hidden_host_mask) whose cross-attention
+    /// reads `encoder` `[B, S, D]`, one row per row of `embeds` (HF
+    /// `encoder_hidden_states`). Models without cross-attention (see
+    /// [`has_cross_attention`](Self::has_cross_attention)) ignore `encoder`.
+    fn forward_hidden_encoded(
+        &self,
+        embeds: Tensor<B, 3>,
+        mask: Option<&[bool]>,
+        cache: Option<&mut KvCache<B>>,
+        encoder: &Tensor<B, 3>,
+    ) -> Tensor<B, 3> {
+        let _ = encoder;
+        self.forward_hidden_host_mask(embeds, mask, cache)
     }
 
     /// A preallocated cache for `batch` sequences of up to `capacity` tokens.
@@ -211,7 +233,21 @@ causal_lm_for_family!(
         Some((hidden, Box::new(move |d| model.backward_frozen(tape, d))))
     }
 );
-causal_lm_for_family!(Gpt2);
+causal_lm_for_family!(
+    Gpt2,
+    fn has_cross_attention(&self) -> bool {
+        Gpt2::has_cross_attention(self)
+    },
+    fn forward_hidden_encoded(
+        &self,
+        embeds: Tensor<B, 3>,
+        mask: Option<&[bool]>,
+        cache: Option<&mut KvCache<B>>,
+        encoder: &Tensor<B, 3>,
+    ) -> Tensor<B, 3> {
+        Gpt2::forward_hidden_encoded(self, embeds, mask, cache, Some(encoder))
+    }
+);
 causal_lm_for_family!(BioGpt);
 
 /// Any supported decoder: what loaders return and what downstream code stores.
@@ -277,6 +313,18 @@ impl<B: Backend> CausalLm<B> for Llm<B> {
     ) -> Option<(Tensor<B, 3>, FrozenBackward<B>)> {
         dispatch!(self, m => m.forward_hidden_frozen(embeds))
     }
+    fn has_cross_attention(&self) -> bool {
+        dispatch!(self, m => CausalLm::has_cross_attention(m))
+    }
+    fn forward_hidden_encoded(
+        &self,
+        embeds: Tensor<B, 3>,
+        mask: Option<&[bool]>,
+        cache: Option<&mut KvCache<B>>,
+        encoder: &Tensor<B, 3>,
+    ) -> Tensor<B, 3> {
+        dispatch!(self, m => CausalLm::forward_hidden_encoded(m, embeds, mask, cache, encoder))
+    }
     fn new_cache(&self, batch: usize, capacity: usize, device: &B::Device) -> KvCache<B> {
         dispatch!(self, m => m.new_cache(batch, capacity, device))
     }
@@ -320,6 +368,22 @@ impl<B: Backend> Llm<B> {
         let mut source = SafetensorsSource::open_dir(dir)?;
         tracing::debug!(dir = %dir.display(), "loading HF weights");
         Self::from_tensors(&config, &mut source, device)
+    }
+
+    /// Adds freshly initialised cross-attention (seeded) to a GPT-2 that has none (see
+    /// [`Gpt2::with_cross_attention`]).
+    ///
+    /// # Errors
+    /// [`LlmError::Config`](crate::LlmError::Config) for families without cross-attention.
+    pub fn with_cross_attention(self, seed: u64) -> Result<Self> {
+        match self {
+            Self::Gpt2(m) => Ok(Self::Gpt2(m.with_cross_attention(seed)?)),
+            _ => Err(crate::error::LlmError::Config {
+                path: "<model>".into(),
+                field: "add_cross_attention".into(),
+                reason: "only the GPT-2 family carries cross-attention".into(),
+            }),
+        }
     }
 
     /// The model's configuration.

@@ -8,8 +8,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use burn::backend::Flex;
+use burn::module::Module;
 use burn::tensor::{Int, Tensor, TensorData};
-use rad3d_llm::{CausalLm, Decoding, GenerationConfig, Llm, generate};
+use rad3d_llm::{CausalLm, Decoding, EncoderConditioned, GenerationConfig, Llm, generate};
 use safetensors::{Dtype, SafeTensors};
 
 type B = Flex;
@@ -305,4 +306,102 @@ fn biogpt_pytorch_model_bin_matches_transformers() {
     );
     let d = check_model_dir(dir.path());
     eprintln!("pytorch_model.bin: max |Δ| {d:.2e}");
+}
+
+/// GPT-2 with cross-attention (`add_cross_attention=True`) against transformers, on the
+/// tiny random model `scripts/reference/gpt2_cross_attention.py` writes: logits with
+/// three and with one encoder state, with an embedding prefix, and greedy and R2GenGPT
+/// beam decoding whose rows must keep their own encoder states.
+#[test]
+fn gpt2_cross_attention_matches_transformers() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/gpt2-cross-attention");
+    let fx = Fixture::read(&dir.join("cross_fixture.safetensors"));
+    let llm = Llm::<B>::from_hf_dir(&dir, &Default::default()).unwrap();
+    assert!(llm.has_cross_attention());
+    let ids = fx.ids("input_ids").unwrap();
+    let encoder = fx.tensor3("encoder").unwrap();
+    let model = EncoderConditioned::new(llm.clone(), encoder.clone()).unwrap();
+    let embeds = model.embed(ids_tensor(&ids));
+    let d = max_abs_diff(
+        model.forward(embeds.clone(), None, None),
+        fx.get("logits").unwrap(),
+    );
+    assert!(d <= TOL, "logits: max |Δ| {d:.2e}");
+    let prefixed = Tensor::cat(vec![fx.tensor3("prefix").unwrap(), embeds.clone()], 1);
+    let dp = max_abs_diff(
+        model.forward(prefixed, None, None),
+        fx.get("logits_with_prefix").unwrap(),
+    );
+    assert!(dp <= TOL, "logits with prefix: max |Δ| {dp:.2e}");
+    let one = EncoderConditioned::new(llm.clone(), fx.tensor3("encoder1").unwrap()).unwrap();
+    let d1 = max_abs_diff(
+        one.forward(embeds, None, None),
+        fx.get("logits_encoder1").unwrap(),
+    );
+    assert!(d1 <= TOL, "logits with one encoder state: max |Δ| {d1:.2e}");
+    eprintln!("cross-attention logits: max |Δ| {d:.2e}, prefix {dp:.2e}, one state {d1:.2e}");
+
+    let continuation = |name: &str| -> Vec<Vec<u32>> {
+        let rows = fx.ids(name).unwrap();
+        rows.iter().map(|r| r[ids[0].len()..].to_vec()).collect()
+    };
+    let greedy = GenerationConfig::greedy(8).with_eos(vec![]);
+    assert_eq!(
+        generate(&model, None, &ids, &greedy).unwrap(),
+        continuation("greedy_ids")
+    );
+    let beam = GenerationConfig::r2gengpt(8).with_eos(vec![]);
+    assert_eq!(
+        generate(&model, None, &ids, &beam).unwrap(),
+        continuation("beam3_ids")
+    );
+
+    // Without encoder states the model still runs (HF skips cross-attention then), and
+    // the states change the logits.
+    let plain = llm.forward(model.embed(ids_tensor(&ids)), None, None);
+    assert!(max_abs_diff(plain, fx.get("logits").unwrap()) > 1e-2);
+}
+
+/// A pretrained GPT-2 without cross-attention gains it as HF's
+/// `from_pretrained(…, add_cross_attention=True)` does; a config that declares it needs
+/// its weights; LLaMA has none to add.
+#[test]
+fn cross_attention_is_added_or_required() {
+    let device = Default::default();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/gpt2-2heads");
+    let llm = Llm::<B>::from_hf_dir(&dir, &device).unwrap();
+    assert!(!llm.has_cross_attention());
+    let before = CausalLm::hidden_size(&llm);
+    let crossed = llm.with_cross_attention(3).unwrap();
+    assert!(crossed.has_cross_attention());
+    let Llm::Gpt2(g) = &crossed else {
+        panic!("GPT-2 expected")
+    };
+    assert!(g.config.add_cross_attention);
+    let d = before;
+    let added: usize = g
+        .blocks
+        .iter()
+        .map(|b| b.cross.as_ref().unwrap().num_params())
+        .sum();
+    // ln_cross_attn 2D, q_attn D²+D, c_attn 2D²+2D, c_proj D²+D.
+    assert_eq!(added, g.blocks.len() * (4 * d * d + 6 * d));
+    assert!(
+        EncoderConditioned::new(crossed, Tensor::<B, 3>::zeros([1, 1, d + 1], &device)).is_err()
+    );
+    let no_cross = Llm::<B>::from_hf_dir(&dir, &device).unwrap();
+    assert!(EncoderConditioned::new(no_cross, Tensor::<B, 3>::zeros([1, 1, d], &device)).is_err());
+
+    let mut config = rad3d_llm::ModelConfig::from_hf_file(&dir.join("config.json")).unwrap();
+    if let rad3d_llm::ModelConfig::Gpt2(c) = &mut config {
+        c.add_cross_attention = true;
+    }
+    let mut source = rad3d_llm::SafetensorsSource::open_dir(&dir).unwrap();
+    let err = Llm::<B>::from_tensors(&config, &mut source, &device).unwrap_err();
+    assert!(err.to_string().contains("crossattention"), "{err}");
+    let llama = rad3d_llm::LlamaConfig::new(32, 16, 32, 1, 2, 2, 8)
+        .init::<B>(0, &device)
+        .map(Llm::from)
+        .unwrap();
+    assert!(llama.with_cross_attention(0).is_err());
 }

@@ -1,13 +1,15 @@
 //! The RAD3D-Prefix model: a prefix projector in front of a decoder-only LLM.
 //!
 //! - [`PrefixModel`]: projector + LLM for every variant of the paper (V-1 trains the
-//!   LLM, V-2/V-3 freeze it; R2GenGPT wraps the visual tokens in a prompt), the prefix it
-//!   feeds the LLM and cached greedy (or any [`GenerationConfig`](rad3d_llm::GenerationConfig))
-//!   decoding from it.
+//!   LLM, V-2/V-3 freeze it; R2GenGPT wraps the visual tokens in a prompt; the fine-tuned
+//!   decoder feeds them to the LLM's cross-attention), the prefix it feeds the LLM and
+//!   cached decoding from it (greedy, or R2GenGPT's beam search for that variant, or any
+//!   [`GenerationConfig`](rad3d_llm::GenerationConfig)).
 //! - [`ReportTokenizer`]: the one tokenizer interface, for the LLM crate's tokenizers
 //!   ([`LlmTokenizer`]) and the word-level [`WordTokenizer`] of synthetic corpora.
 //! - [`LlmSpec`] / [`load_llm`]: an LLM and its tokenizer from a HF directory, a `.gguf`
-//!   file or a Burn record, as saved pipelines and training runs describe them.
+//!   file or a Burn record, as saved pipelines and training runs describe them;
+//!   [`llm_for_variant`] gives it the shape a variant trains (cross-attention).
 //! - [`load_record`] / [`save_record`]: Burn records of trained parts, written atomically;
 //!   [`materialize`] fixes lazily drawn weights before they are cloned or saved.
 //!
@@ -43,8 +45,8 @@ mod record;
 mod tokenizer;
 
 pub use error::{ModelError, Result};
-pub use llm::{LlmSpec, LlmTokenizer, load_llm};
+pub use llm::{LlmSpec, LlmTokenizer, llm_for_variant, load_llm};
 pub use materialize::materialize;
-pub use prefix_model::{PrefixModel, PromptIds};
+pub use prefix_model::{ParamCounts, PrefixModel, PromptIds};
 pub use record::{load_record, save_record};
 pub use tokenizer::{ReportTokenizer, WordTokenizer};

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::backend::Backend;
 use rad3d_llm::{CausalLm, Llm, ModelConfig, SpecialTokens, Tokenizer};
+use rad3d_projector::{PrefixLayout, Variant};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ModelError, Result};
@@ -97,14 +98,40 @@ fn word_tokenizer(words: &[String]) -> WordTokenizer {
     WordTokenizer::fit(words.iter().skip(4).map(String::as_str))
 }
 
-/// A model stored as a Burn record with a word-level vocabulary.
+/// Seed of the cross-attention added to a pretrained LLM for the fine-tuned decoder
+/// (fixed, as the random LLMs of record specs use seed 0: a run's `--seed` draws the
+/// projector).
+const CROSS_ATTENTION_SEED: u64 = 0;
+
+/// `llm` as `variant` needs it: with freshly initialised cross-attention for the
+/// cross-attention layout when it has none (HF `from_pretrained(…,
+/// add_cross_attention=True)`), unchanged otherwise.
+///
+/// # Errors
+/// When the layout needs cross-attention and the family has none (LLaMA).
+pub fn llm_for_variant<B: Backend>(llm: Llm<B>, variant: Variant) -> Result<Llm<B>> {
+    if variant.layout() == PrefixLayout::CrossAttention && !llm.has_cross_attention() {
+        Ok(llm.with_cross_attention(CROSS_ATTENTION_SEED)?)
+    } else {
+        Ok(llm)
+    }
+}
+
+/// A model stored as a Burn record with a word-level vocabulary, then shaped for
+/// `variant`. The record holds whatever the config describes (a saved pipeline stores the
+/// config of the LLM it saved, cross-attention included), so the shaping only adds what
+/// a variant needs to a record of the plain LM.
 fn record_llm<B: Backend>(
     config: ModelConfig,
     weights: &Path,
     words: &[String],
+    variant: Option<Variant>,
     device: &B::Device,
 ) -> Result<(Llm<B>, Box<dyn ReportTokenizer + Send + Sync>)> {
-    let llm = load_record(config.init::<B>(0, device)?, weights, device)?;
+    let mut llm = load_record(config.init::<B>(0, device)?, weights, device)?;
+    if let Some(v) = variant {
+        llm = llm_for_variant(llm, v)?;
+    }
     Ok((llm, Box::new(word_tokenizer(words))))
 }
 
@@ -157,9 +184,34 @@ impl LlmSpec {
         dir: &Path,
         device: &B::Device,
     ) -> Result<(Llm<B>, Box<dyn ReportTokenizer + Send + Sync>)> {
+        self.load_shaped(dir, device, None)
+    }
+
+    /// [`load`](Self::load) for `variant`: the LLM takes the shape the variant trains
+    /// ([`llm_for_variant`]: cross-attention for the fine-tuned decoder) before the
+    /// fine-tuned weights of a pretrained spec are read into it; a record spec's config
+    /// describes its own weights, which load first.
+    pub fn load_for<B: Backend>(
+        &self,
+        dir: &Path,
+        device: &B::Device,
+        variant: Variant,
+    ) -> Result<(Llm<B>, Box<dyn ReportTokenizer + Send + Sync>)> {
+        self.load_shaped(dir, device, Some(variant))
+    }
+
+    fn load_shaped<B: Backend>(
+        &self,
+        dir: &Path,
+        device: &B::Device,
+        variant: Option<Variant>,
+    ) -> Result<(Llm<B>, Box<dyn ReportTokenizer + Send + Sync>)> {
         let (llm, tokenizer): (Llm<B>, Box<dyn ReportTokenizer + Send + Sync>) = match self {
             Self::Pretrained { path, weights } => {
-                let (llm, tok) = load_llm::<B>(&resolve(dir, path), device)?;
+                let (mut llm, tok) = load_llm::<B>(&resolve(dir, path), device)?;
+                if let Some(v) = variant {
+                    llm = llm_for_variant(llm, v)?;
+                }
                 let llm = match weights {
                     Some(w) => load_record(llm, &resolve(dir, w), device)?,
                     None => llm,
@@ -170,7 +222,13 @@ impl LlmSpec {
                 config,
                 weights,
                 words,
-            } => record_llm(config.clone(), &resolve(dir, weights), words, device)?,
+            } => record_llm(
+                config.clone(),
+                &resolve(dir, weights),
+                words,
+                variant,
+                device,
+            )?,
         };
         if tokenizer.vocab_size() > CausalLm::vocab_size(&llm) {
             return Err(ModelError::Config {

@@ -34,6 +34,10 @@ pub enum PrefixLayout {
     Bare,
     /// `[BOS? ; R2GEN_PROMPT_BEFORE ; visual ; R2GEN_PROMPT_AFTER ; report]`.
     R2GenPrompt,
+    /// `[start ; report]` (start: BOS, or EOS for LLMs without one), the projected tokens
+    /// being the encoder states the LLM's cross-attention reads in every block
+    /// (clip-text-decoder's GPT-2 with `add_cross_attention`).
+    CrossAttention,
 }
 
 /// A configuration of the study (paper §3, baselines §4). Serialised as its
@@ -51,7 +55,9 @@ pub enum Variant {
     Linear,
     /// R2GenGPT-style: Linear + LayerNorm visual token inside R2GenGPT's prompt, LLM frozen.
     R2GenGpt,
-    /// Conventional fine-tuned decoder: one linearly projected visual token, LLM trained.
+    /// Conventional mapping network with fine-tuning (clip-text-decoder): the latent,
+    /// linearly projected to the LLM width, is the one encoder state the cross-attention
+    /// of every GPT-2 block reads; LLM, cross-attention and projection trained.
     FineTunedDecoder,
 }
 
@@ -91,10 +97,21 @@ impl Variant {
         matches!(self, Variant::V1 | Variant::FineTunedDecoder)
     }
 
+    /// Decoupled weight decay of the variant's optimizer: AdamW with PyTorch's default
+    /// decay 0.01 for the fine-tuned decoder (clip-text-decoder's `optim.AdamW`), none
+    /// (Adam, the paper's optimizer) for the others.
+    pub fn weight_decay(self) -> Option<f32> {
+        match self {
+            Variant::FineTunedDecoder => Some(0.01),
+            _ => None,
+        }
+    }
+
     /// How the projected tokens are placed.
     pub fn layout(self) -> PrefixLayout {
         match self {
             Variant::R2GenGpt => PrefixLayout::R2GenPrompt,
+            Variant::FineTunedDecoder => PrefixLayout::CrossAttention,
             _ => PrefixLayout::Bare,
         }
     }
@@ -108,7 +125,9 @@ impl Variant {
     }
 
     /// The projector this variant trains. `prefix_len` and `num_layers` apply to the
-    /// mapper variants; the baselines use one visual token as their papers do.
+    /// mapper variants; the baselines use one visual token as their papers do (for the
+    /// fine-tuned decoder, the one encoder state: clip-text-decoder zero-pads its 512-d
+    /// CLIP feature to GPT-2's 768, a learned linear map generalises that to any width).
     pub fn projector_config(
         self,
         d_latent: usize,
@@ -245,6 +264,13 @@ mod tests {
         assert!(Variant::V1.llm_trainable() && Variant::FineTunedDecoder.llm_trainable());
         assert!(!Variant::V2.llm_trainable() && !Variant::V3.llm_trainable());
         assert!(!Variant::R2GenGpt.llm_trainable());
+        assert_eq!(
+            Variant::FineTunedDecoder.layout(),
+            PrefixLayout::CrossAttention
+        );
+        assert_eq!(Variant::V1.layout(), PrefixLayout::Bare);
+        assert_eq!(Variant::FineTunedDecoder.weight_decay(), Some(0.01));
+        assert_eq!(Variant::V1.weight_decay(), None);
         let v3 = Variant::V3.projector_config(512, 18, 2048, 10, 8);
         let v2 = Variant::V2.projector_config(512, 18, 2048, 10, 8);
         assert_eq!(v3.num_params() - v2.num_params(), 368_640);

@@ -22,8 +22,9 @@ pub struct GeneratedReport {
     pub reference: String,
 }
 
-/// Generates a report for every example (batches of `batch_size`), greedily with the
-/// LLM's KV cache ([`PrefixModel::generate`]).
+/// Generates a report for every example (batches of `batch_size`) with the LLM's KV
+/// cache and the variant's decoding ([`PrefixModel::generate`]: R2GenGPT's beam search
+/// for that baseline, greedy for the others).
 pub fn generate_reports<B: Backend, L: CausalLm<B>>(
     model: &PrefixModel<B, L>,
     examples: &[EncodedExample],

@@ -6,10 +6,10 @@
 //! - [`TrainModel`]: what the loop optimises — `rad3d-model`'s `PrefixModel` for every
 //!   variant (frozen LLMs get no gradients and no optimizer state) or [`TextLm`], a bare
 //!   LM trained with the same loop; [`report_nll`] and its fused / frozen-LLM forms.
-//! - [`train`]: Adam with warmup/decay, accumulation, global-norm clipping, seeded
+//! - [`train`]: Adam (AdamW with weight decay) with warmup/decay, accumulation, global-norm clipping, seeded
 //!   order, validation per epoch, atomic verified checkpoints, exact resumption,
 //!   `metrics.jsonl` and a loss-curve PNG.
-//! - [`generate_reports`]: greedy reports for a split → CSV / JSONL.
+//! - [`generate_reports`]: reports for a split (each variant's decoding) → CSV / JSONL.
 //! - [`sweep`]: prefix-length × depth grids with trainable-parameter counts, and the chart
 //!   of a scored grid ([`write_sweep_svg`]).
 //!

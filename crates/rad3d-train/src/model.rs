@@ -62,12 +62,22 @@ pub fn prefix_loss<B: Backend, L: CausalLm<B>>(
     model: &PrefixModel<B, L>,
     batch: &TokenBatch<B>,
 ) -> Tensor<B, 1> {
-    report_nll(
-        &model.llm,
-        model.prefix(projector_inputs(batch)),
-        batch.tokens.clone(),
-        batch.mask.clone(),
-    )
+    let (tokens, mask) = (batch.tokens.clone(), batch.mask.clone());
+    match model.condition(projector_inputs(batch)) {
+        (prefix, None) => report_nll(&model.llm, prefix, tokens, mask),
+        (prefix, Some(encoder)) => report_nll(&conditioned(model, encoder), prefix, tokens, mask),
+    }
+}
+
+/// The LLM of a cross-attention model bound to its encoder states; `PrefixModel::new`
+/// only accepts that layout with an LLM that has cross-attention.
+fn conditioned<B: Backend, L: CausalLm<B>>(
+    model: &PrefixModel<B, L>,
+    encoder: Tensor<B, 3>,
+) -> rad3d_llm::EncoderConditioned<B, L> {
+    model
+        .conditioned_llm(encoder)
+        .expect("the model was built with cross-attention")
 }
 
 fn projector_inputs<B: Backend>(batch: &TokenBatch<B>) -> Tensor<B, 2> {
@@ -83,8 +93,12 @@ where
     L::InnerModule: CausalLm<B::InnerBackend> + ModuleDisplay,
 {
     fn loss(&self, batch: &TokenBatch<B>) -> Tensor<B, 1> {
-        let prefix = self.prefix(projector_inputs(batch));
+        let (prefix, encoder) = self.condition(projector_inputs(batch));
         let (tokens, mask) = (batch.tokens.clone(), batch.mask.clone());
+        if let Some(encoder) = encoder {
+            // Cross-attention (the fine-tuned decoder): the LLM trains, through autodiff.
+            return report_nll_fused(&conditioned(self, encoder), prefix, tokens, mask);
+        }
         if !self.variant().llm_trainable() {
             let frozen = self.llm.valid();
             if let Some(loss) =

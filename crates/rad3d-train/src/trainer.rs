@@ -1,4 +1,4 @@
-//! The training loop: Adam over whatever parameters require gradients, seeded order,
+//! The training loop: Adam (or AdamW, with weight decay) over whatever parameters require gradients, seeded order,
 //! gradient accumulation and clipping, validation per epoch, atomic resumable checkpoints.
 
 use std::io::Write;
@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::module::{AutodiffModule, ModuleVisitor, Param};
-use burn::optim::{AdamConfig, GradientsAccumulator, GradientsParams, Optimizer};
+use burn::optim::{AdamConfig, AdamWConfig, GradientsAccumulator, GradientsParams, Optimizer};
 use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder};
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{ElementConversion, Tensor};
@@ -54,6 +54,10 @@ pub struct TrainConfig {
     pub beta_2: f32,
     /// Adam ε (PyTorch's default 1e-8).
     pub epsilon: f32,
+    /// Decoupled weight decay: `Some` trains with AdamW (the fine-tuned decoder's
+    /// optimizer), `None` with Adam (the paper's).
+    #[serde(default)]
+    pub weight_decay: Option<f32>,
 }
 
 impl Default for TrainConfig {
@@ -74,6 +78,7 @@ impl Default for TrainConfig {
             beta_1: 0.9,
             beta_2: 0.999,
             epsilon: 1e-8,
+            weight_decay: None,
         }
     }
 }
@@ -100,6 +105,11 @@ impl TrainConfig {
             && (c.is_nan() || c <= 0.0)
         {
             return bad("grad_clip", c.to_string(), "must be positive");
+        }
+        if let Some(w) = self.weight_decay
+            && !(w >= 0.0 && w.is_finite())
+        {
+            return bad("weight_decay", w.to_string(), "must be a number ≥ 0");
         }
         Ok(())
     }
@@ -301,12 +311,10 @@ impl Metrics {
     }
 }
 
-type Adam<M, B> = burn::optim::adaptor::OptimizerAdaptor<burn::optim::Adam, M, B>;
-
-fn save_checkpoint<B: AutodiffBackend, M: TrainModel<B>>(
+fn save_checkpoint<B: AutodiffBackend, M: TrainModel<B>, O: Optimizer<M, B>>(
     dest: &Path,
     model: &M,
-    optim: &Adam<M, B>,
+    optim: &O,
     state: &TrainState,
     config: &TrainConfig,
 ) -> Result<()> {
@@ -383,8 +391,9 @@ pub fn load_weights<B: AutodiffBackend, M: TrainModel<B>>(
 /// Trains `model` on `train`, validating on `valid` after every epoch; everything is
 /// written under `run_dir` (see [`RunDir`]). Only parameters that require gradients
 /// are updated and get Adam moments: freeze a sub-module with `no_grad()` beforehand.
+/// With [`TrainConfig::weight_decay`] the optimizer is AdamW.
 pub fn train<B: AutodiffBackend, M: TrainModel<B>>(
-    mut model: M,
+    model: M,
     train: &[EncodedExample],
     valid: &[EncodedExample],
     config: &TrainConfig,
@@ -393,6 +402,38 @@ pub fn train<B: AutodiffBackend, M: TrainModel<B>>(
     device: &B::Device,
 ) -> Result<TrainOutcome<M>> {
     config.validate()?;
+    let data = (train, valid);
+    match config.weight_decay {
+        None => {
+            let optim = AdamConfig::new()
+                .with_beta_1(config.beta_1)
+                .with_beta_2(config.beta_2)
+                .with_epsilon(config.epsilon)
+                .init::<B, M>();
+            train_with(model, optim, data, config, run_dir, observer, device)
+        }
+        Some(decay) => {
+            let optim = AdamWConfig::new()
+                .with_beta_1(config.beta_1)
+                .with_beta_2(config.beta_2)
+                .with_epsilon(config.epsilon)
+                .with_weight_decay(decay)
+                .init::<B, M>();
+            train_with(model, optim, data, config, run_dir, observer, device)
+        }
+    }
+}
+
+/// [`train`] with its optimizer chosen.
+fn train_with<B: AutodiffBackend, M: TrainModel<B>, O: Optimizer<M, B>>(
+    mut model: M,
+    mut optim: O,
+    (train, valid): (&[EncodedExample], &[EncodedExample]),
+    config: &TrainConfig,
+    run_dir: &Path,
+    observer: &mut dyn TrainObserver,
+    device: &B::Device,
+) -> Result<TrainOutcome<M>> {
     if train.is_empty() {
         return Err(TrainError::Data {
             what: "training set".into(),
@@ -409,11 +450,6 @@ pub fn train<B: AutodiffBackend, M: TrainModel<B>>(
         linear_decay: config.linear_decay,
         total_steps,
     };
-    let mut optim: Adam<M, B> = AdamConfig::new()
-        .with_beta_1(config.beta_1)
-        .with_beta_2(config.beta_2)
-        .with_epsilon(config.epsilon)
-        .init::<B, M>();
 
     let mut state = TrainState::default();
     let mut resumed_from_step = None;

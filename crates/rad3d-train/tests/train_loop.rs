@@ -137,7 +137,8 @@ fn frozen_llm_gets_no_gradients_and_no_adam_state_v1_does() {
     }
 }
 
-fn weights(m: &PrefixModel<B, TinyLm<B>>) -> Vec<f32> {
+/// Every value of a module's parameters, in visiting order.
+fn weights<M: Module<B>>(m: &M) -> Vec<f32> {
     struct All(Vec<f32>);
     impl<B: Backend> ModuleVisitor<B> for All {
         fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<B, D>>) {
@@ -342,4 +343,122 @@ fn a_truncated_metrics_file_is_not_padded_on_resume() {
     for line in String::from_utf8(after).unwrap().lines() {
         serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("{line}: {e}"));
     }
+}
+
+/// The fine-tuned decoder (clip-text-decoder): the projected latent is the encoder state
+/// of GPT-2 blocks with cross-attention, and training with AdamW updates the LLM, its
+/// cross-attention and the projection, lowering the validation loss; the reports it
+/// generates (KV cache, rows dropped as they finish) are the uncached greedy argmax
+/// chain through the conditioned LLM.
+#[test]
+fn finetuned_decoder_trains_llm_and_cross_attention_with_adamw() {
+    let device = Default::default();
+    let variant = Variant::FineTunedDecoder;
+    let d = data(12, variant);
+    B::seed(&device, 5);
+    let plain = TinyLmConfig::new(d.tok.vocab_size())
+        .with_d_model(32)
+        .with_layers(1)
+        .init::<B>(&device);
+    let cfg = variant.projector_config(16, 3, 32, 3, 1);
+    let prompt = PromptIds::for_variant(variant, &d.tok).unwrap();
+    assert_eq!(prompt.before, vec![d.tok.bos_id().unwrap()]);
+    assert!(
+        PrefixModel::new(variant, &cfg, plain.clone(), prompt.clone(), &device).is_err(),
+        "an LLM without cross-attention is refused"
+    );
+    let llm = plain.with_cross_attention(7).unwrap();
+    B::seed(&device, 1);
+    let m = PrefixModel::new(variant, &cfg, llm, prompt, &device).unwrap();
+    assert_eq!(
+        m.prefix_len(),
+        1,
+        "only the start token precedes the report"
+    );
+    let counts = m.param_counts();
+    assert_eq!(counts.frozen, 0);
+    assert_eq!(
+        counts.trainable,
+        m.projector.num_params() + Module::num_params(&m.llm)
+    );
+
+    // The latent reaches the loss only through the cross-attention.
+    let refs: Vec<&EncodedExample> = d.valid.iter().collect();
+    let batch = TokenBatch::<B>::from_examples(&refs, 0, &device);
+    let loss =
+        |m: &PrefixModel<B, TinyLm<B>>, b: &TokenBatch<B>| prefix_loss(m, b).into_scalar() as f64;
+    let mut zeroed = TokenBatch::<B>::from_examples(&refs, 0, &device);
+    zeroed.inputs = zeroed.inputs.map(|t| t.zeros_like());
+    assert!((loss(&m, &batch) - loss(&m, &zeroed)).abs() > 1e-5);
+
+    let cross = |m: &PrefixModel<B, TinyLm<B>>| weights(m.llm.blocks[0].cross.as_ref().unwrap());
+    let (cross0, wte0, attn0, proj0) = (
+        cross(&m),
+        weights(&m.llm.wte),
+        weights(&m.llm.blocks[0].c_attn),
+        weights(&m.projector),
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let config = TrainConfig {
+        epochs: 3,
+        batch_size: 4,
+        lr: 3e-3,
+        weight_decay: variant.weight_decay(),
+        ..Default::default()
+    };
+    let out = train(
+        m,
+        &d.train,
+        &d.valid,
+        &config,
+        tmp.path(),
+        &mut Silent,
+        &device,
+    )
+    .unwrap();
+    let t = &out.model;
+    assert_ne!(cross(t), cross0, "cross-attention unchanged");
+    assert_ne!(weights(&t.llm.wte), wte0, "LLM embeddings unchanged");
+    assert_ne!(
+        weights(&t.llm.blocks[0].c_attn),
+        attn0,
+        "LLM self-attention unchanged"
+    );
+    assert_ne!(weights(&t.projector), proj0, "projection unchanged");
+    let v = &out.state.val_losses;
+    assert!(v[2] < v[0], "validation loss did not fall: {v:?}");
+    // The checkpoint holds the LLM (with its cross-attention) beside the projector.
+    let last = RunDir(tmp.path().to_path_buf()).last();
+    assert!(last.join("llm.mpk").is_file());
+
+    let inner = burn::module::AutodiffModule::valid(t);
+    let reports = generate_reports(&inner, &d.valid, &d.tok, 6, 4, &device).unwrap();
+    let first = &d.valid[0];
+    let inputs = TokenBatch::<Flex>::from_examples(&[first], 0, &device)
+        .inputs
+        .unwrap();
+    let (prefix, encoder) = inner.condition(inputs);
+    let llm = inner.conditioned_llm(encoder.unwrap()).unwrap();
+    let mut embeds = prefix;
+    let mut ids = Vec::new();
+    for _ in 0..6 {
+        use rad3d_llm::CausalLm;
+        let logits = llm.forward(embeds.clone(), None, None);
+        let t_len = logits.dims()[1];
+        let last: Vec<f32> = logits.narrow(1, t_len - 1, 1).into_data().to_vec().unwrap();
+        let next = (0..last.len())
+            .max_by(|&a, &b| last[a].total_cmp(&last[b]))
+            .unwrap() as u32;
+        if next == d.tok.eos_id() {
+            break;
+        }
+        ids.push(next);
+        let next_t = Tensor::<Flex, 2, burn::tensor::Int>::from_data(
+            burn::tensor::TensorData::new(vec![next as i64], [1, 1]),
+            &device,
+        );
+        embeds = Tensor::cat(vec![embeds, llm.embed(next_t)], 1);
+    }
+    assert!(!ids.is_empty(), "the trained decoder writes a report");
+    assert_eq!(reports[0].generated, d.tok.decode(&ids));
 }

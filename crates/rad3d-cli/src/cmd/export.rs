@@ -93,7 +93,10 @@ pub(crate) fn run(args: Args) -> Result<Outcome> {
             run_model.labels
         );
     }
-    let (llm, tokenizer) = run_model.llm.load::<Flex>(Path::new(""), &device)?;
+    let (llm, tokenizer) =
+        run_model
+            .llm
+            .load_for::<Flex>(Path::new(""), &device, run_model.variant)?;
     let prompt = PromptIds::for_variant(run_model.variant, tokenizer.as_ref())?;
     let mut model = PrefixModel::new(
         run_model.variant,

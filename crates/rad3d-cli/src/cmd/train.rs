@@ -15,7 +15,7 @@ use burn::backend::Autodiff;
 use burn::module::AutodiffModule;
 use burn::tensor::backend::Backend;
 use rad3d_prefix::llm::CausalLm;
-use rad3d_prefix::model::{LlmSpec, PrefixModel, PromptIds};
+use rad3d_prefix::model::{LlmSpec, ParamCounts, PrefixModel, PromptIds};
 use rad3d_prefix::projector::{PrefixInput, ProjectorConfig, Variant};
 use rad3d_prefix::train::checkpoint::resolve;
 use rad3d_prefix::train::{
@@ -49,6 +49,10 @@ pub(crate) struct RunModel {
     pub(crate) labels: Vec<String>,
     /// Report tokens the run kept per study.
     pub(crate) max_tokens: usize,
+    /// Trainable and frozen parameter counts (the LLM's among the trainable ones for the
+    /// variants that fine-tune it); absent in runs written before they were recorded.
+    #[serde(default)]
+    pub(crate) params: Option<ParamCounts>,
 }
 
 /// Flags of `rad3d train` (also the contents of the run's `args.json`).
@@ -326,7 +330,9 @@ fn sweep_train<B: Backend>(args: Args, device: B::Device) -> Result<Outcome> {
             };
             let ev = evaluate_files(&files, &[], &EvaluateOptions::default())?;
             let value = |k: &str| ev.value(k).unwrap_or(f64::NAN);
-            let trainable = model.projector.num_params();
+            let trainable = model
+                .params
+                .map_or_else(|| model.projector.num_params(), |p| p.trainable);
             let (b, m, r) = (value("bleu_4"), value("meteor"), value("rouge_l"));
             results.push(SweepResult {
                 prefix_len,
@@ -482,7 +488,7 @@ fn train_on<B: Backend>(args: Args, device: B::Device) -> Result<Outcome> {
         rad3d_prefix::io::write_atomic(&out.join(ARGS_FILE), json.as_bytes())?;
     }
     let llm_spec = LlmSpec::open(&llm_path)?;
-    let (llm, tok) = llm_spec.load::<Autodiff<B>>(Path::new(""), &device)?;
+    let (llm, tok) = llm_spec.load_for::<Autodiff<B>>(Path::new(""), &device, variant)?;
     let d_model = llm.hidden_size();
     let mut skipped = manifest.skipped.clone();
     let enc = |split, skipped: &mut SkipCounts| {
@@ -524,6 +530,11 @@ fn train_on<B: Backend>(args: Args, device: B::Device) -> Result<Outcome> {
         args.layers,
     );
     let prompt = PromptIds::for_variant(variant, tok.as_ref())?;
+    // The projector's initial weights come from the run's seed: two runs with the same
+    // settings are the same run.
+    <Autodiff<B> as Backend>::seed(&device, args.seed);
+    let model = PrefixModel::new(variant, &projector, llm, prompt, &device)?;
+    let params = model.param_counts();
     let run_model = RunModel {
         variant,
         projector: projector.clone(),
@@ -534,17 +545,15 @@ fn train_on<B: Backend>(args: Args, device: B::Device) -> Result<Outcome> {
             Vec::new()
         },
         max_tokens: args.max_tokens,
+        params: Some(params),
     };
     let json = serde_json::to_string_pretty(&run_model)?;
     rad3d_prefix::io::write_atomic(&out.join(MODEL_FILE), json.as_bytes())?;
     tracing::info!(
-        "variant {variant}: projector {} trainable parameters",
-        projector.num_params()
+        "variant {variant}: {} trainable, {} frozen parameters",
+        params.trainable,
+        params.frozen
     );
-    // The projector's initial weights come from the run's seed: two runs with the same
-    // settings are the same run.
-    <Autodiff<B> as Backend>::seed(&device, args.seed);
-    let model = PrefixModel::new(variant, &projector, llm, prompt, &device)?;
     let config = TrainConfig {
         epochs: args.epochs,
         batch_size: args.batch,
@@ -557,6 +566,7 @@ fn train_on<B: Backend>(args: Args, device: B::Device) -> Result<Outcome> {
         checkpoint_every: args.checkpoint_every,
         resume,
         pad_id: tok.eos_id(),
+        weight_decay: variant.weight_decay(),
         ..TrainConfig::default()
     };
     let progress = Progress::new("steps", 0);

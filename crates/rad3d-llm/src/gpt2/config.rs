@@ -44,6 +44,10 @@ pub struct Gpt2Config {
     /// Padding token.
     #[config(default = "None")]
     pub pad_token_id: Option<u32>,
+    /// Whether every block carries cross-attention over encoder states (HF
+    /// `add_cross_attention`): `ln_cross_attn` + `crossattention` after self-attention.
+    #[config(default = false)]
+    pub add_cross_attention: bool,
 }
 
 /// Shadow of a GPT-2 `config.json`.
@@ -63,6 +67,7 @@ struct HfGpt2 {
     scale_attn_weights: Option<bool>,
     scale_attn_by_inverse_layer_idx: Option<bool>,
     reorder_and_upcast_attn: Option<bool>,
+    add_cross_attention: Option<bool>,
 }
 
 impl Gpt2Config {
@@ -104,6 +109,7 @@ impl Gpt2Config {
             bos_token_id: hf.bos_token_id,
             eos_token_ids: OneOrMany::into_vec(hf.eos_token_id),
             pad_token_id: hf.pad_token_id,
+            add_cross_attention: hf.add_cross_attention.unwrap_or(false),
         };
         config.validate(origin)?;
         Ok(config)

@@ -9,6 +9,7 @@
 use burn::nn::{LayerNorm, LayerNormConfig, Linear};
 use burn::tensor::backend::Backend;
 
+use super::cross::{Gpt2CrossAttention, cross_tensor_shapes};
 use super::{Gpt2, Gpt2Block, Gpt2Config};
 use crate::error::Result;
 use crate::kernels::Kernels;
@@ -44,6 +45,11 @@ impl Gpt2Config {
                 ("mlp.c_proj.bias", vec![d]),
             ] {
                 out.push((format!("h.{l}.{name}"), shape));
+            }
+            if self.add_cross_attention {
+                for (name, shape) in cross_tensor_shapes(d) {
+                    out.push((format!("h.{l}.{name}"), shape));
+                }
             }
         }
         out.push(("ln_f.weight".into(), vec![d]));
@@ -87,48 +93,28 @@ pub fn gpt2_from_tensors<B: Backend>(
     check_tensors(&*source, &expected, &|name| {
         name.ends_with(".attn.bias")
             || name.ends_with(".attn.masked_bias")
+            || name.ends_with(".crossattention.bias")
+            || name.ends_with(".crossattention.masked_bias")
             || name == "lm_head.weight"
     })?;
-    let eps = config.layer_norm_epsilon;
-    let d = config.hidden_size;
-    let layer_norm = |source: &mut dyn TensorSource, name: &str| -> Result<LayerNorm<B>> {
-        let mut ln = LayerNormConfig::new(d).with_epsilon(eps).init(device);
-        ln.gamma = param(
-            take_checked(source, &format!("{prefix}{name}.weight"))?,
-            device,
-        );
-        ln.beta = Some(param(
-            take_checked(source, &format!("{prefix}{name}.bias"))?,
-            device,
-        ));
-        Ok(ln)
-    };
-    let linear = |source: &mut dyn TensorSource, name: &str| -> Result<Linear<B>> {
-        let weight = param(
-            take_checked(source, &format!("{prefix}{name}.weight"))?,
-            device,
-        );
-        let bias = param(
-            take_checked(source, &format!("{prefix}{name}.bias"))?,
-            device,
-        );
-        Ok(Linear {
-            weight,
-            bias: Some(bias),
-        })
-    };
     let mut blocks = Vec::with_capacity(config.num_layers);
     for l in 0..config.num_layers {
+        let name = |n: &str| format!("{prefix}h.{l}.{n}");
         blocks.push(Gpt2Block {
-            ln_1: layer_norm(source, &format!("h.{l}.ln_1"))?,
-            c_attn: linear(source, &format!("h.{l}.attn.c_attn"))?,
-            attn_proj: linear(source, &format!("h.{l}.attn.c_proj"))?,
-            ln_2: layer_norm(source, &format!("h.{l}.ln_2"))?,
-            c_fc: linear(source, &format!("h.{l}.mlp.c_fc"))?,
-            mlp_proj: linear(source, &format!("h.{l}.mlp.c_proj"))?,
+            ln_1: layer_norm(config, source, &name("ln_1"), device)?,
+            c_attn: linear(source, &name("attn.c_attn"), device)?,
+            attn_proj: linear(source, &name("attn.c_proj"), device)?,
+            ln_2: layer_norm(config, source, &name("ln_2"), device)?,
+            c_fc: linear(source, &name("mlp.c_fc"), device)?,
+            mlp_proj: linear(source, &name("mlp.c_proj"), device)?,
+            cross: if config.add_cross_attention {
+                Some(cross_from_tensors(config, source, prefix, l, device)?)
+            } else {
+                None
+            },
         });
     }
-    let ln_f = layer_norm(source, "ln_f")?;
+    let ln_f = layer_norm(config, source, &format!("{prefix}ln_f"), device)?;
     let wte = param(
         take_checked(source, &format!("{prefix}wte.weight"))?,
         device,
@@ -144,5 +130,54 @@ pub fn gpt2_from_tensors<B: Backend>(
         ln_f,
         config: config.clone(),
         kernels: Kernels::for_backend::<B>(device),
+    })
+}
+
+/// The LayerNorm `name` (`.weight`, `.bias`).
+fn layer_norm<B: Backend>(
+    config: &Gpt2Config,
+    source: &mut dyn TensorSource,
+    name: &str,
+    device: &B::Device,
+) -> Result<LayerNorm<B>> {
+    let mut ln = LayerNormConfig::new(config.hidden_size)
+        .with_epsilon(config.layer_norm_epsilon)
+        .init(device);
+    ln.gamma = param(take_checked(source, &format!("{name}.weight"))?, device);
+    ln.beta = Some(param(
+        take_checked(source, &format!("{name}.bias"))?,
+        device,
+    ));
+    Ok(ln)
+}
+
+/// The `Conv1D` `name` (`.weight` `[in, out]`, `.bias`) as a burn `Linear`.
+fn linear<B: Backend>(
+    source: &mut dyn TensorSource,
+    name: &str,
+    device: &B::Device,
+) -> Result<Linear<B>> {
+    let weight = param(take_checked(source, &format!("{name}.weight"))?, device);
+    let bias = param(take_checked(source, &format!("{name}.bias"))?, device);
+    Ok(Linear {
+        weight,
+        bias: Some(bias),
+    })
+}
+
+/// Block `layer`'s cross-attention (`h.N.ln_cross_attn`, `h.N.crossattention.*`).
+pub(crate) fn cross_from_tensors<B: Backend>(
+    config: &Gpt2Config,
+    source: &mut dyn TensorSource,
+    prefix: &str,
+    layer: usize,
+    device: &B::Device,
+) -> Result<Gpt2CrossAttention<B>> {
+    let name = |n: &str| format!("{prefix}h.{layer}.{n}");
+    Ok(Gpt2CrossAttention {
+        ln: layer_norm(config, source, &name("ln_cross_attn"), device)?,
+        q_attn: linear(source, &name("crossattention.q_attn"), device)?,
+        kv_attn: linear(source, &name("crossattention.c_attn"), device)?,
+        proj: linear(source, &name("crossattention.c_proj"), device)?,
     })
 }

@@ -3,12 +3,16 @@
 //!
 //! - `config.rs`: [`Gpt2Config`], mirroring a HF GPT-2 `config.json`, and its presets;
 //! - `model.rs`: the [`Gpt2`] module and its forward pass;
-//! - `load.rs`: building it from HF-named tensors ([`gpt2_from_tensors`]).
+//! - `load.rs`: building it from HF-named tensors ([`gpt2_from_tensors`]);
+//! - `cross.rs`: the optional cross-attention over encoder states
+//!   ([`Gpt2CrossAttention`], HF `add_cross_attention`).
 
 mod config;
+mod cross;
 mod load;
 mod model;
 
 pub use config::Gpt2Config;
+pub use cross::Gpt2CrossAttention;
 pub use load::gpt2_from_tensors;
 pub use model::{Gpt2, Gpt2Block};

@@ -5,7 +5,7 @@ use burn::nn::{LayerNorm, Linear};
 use burn::tensor::activation::gelu_approximate;
 use burn::tensor::{Int, Tensor, backend::Backend};
 
-use super::Gpt2Config;
+use super::{Gpt2Config, Gpt2CrossAttention};
 use crate::attention::fused_self_attention;
 use crate::cache::{KvCache, StepContext};
 use crate::kernels::Kernels;
@@ -26,6 +26,8 @@ pub struct Gpt2Block<B: Backend> {
     pub c_fc: Linear<B>,
     /// `mlp.c_proj`: `[I, D]`.
     pub mlp_proj: Linear<B>,
+    /// Cross-attention over encoder states (`add_cross_attention` models only).
+    pub cross: Option<Gpt2CrossAttention<B>>,
 }
 
 /// A GPT-2-family causal language model (output projection tied to `wte`).
@@ -55,6 +57,7 @@ impl<B: Backend> Gpt2Block<B> {
         kernels: Kernels,
         ctx: &StepContext<B>,
         cache: Option<(&mut KvCache<B>, usize)>,
+        encoder: Option<&Tensor<B, 3>>,
     ) -> Tensor<B, 3> {
         let attn = fused_self_attention(
             &self.c_attn,
@@ -65,6 +68,11 @@ impl<B: Backend> Gpt2Block<B> {
             cache,
         );
         let x = x + kernels.linear(&self.attn_proj, attn);
+        // As HF: cross-attention runs only when encoder states are given.
+        let x = match (&self.cross, encoder) {
+            (Some(cross), Some(encoder)) => cross.forward(x, encoder, config, kernels),
+            _ => x,
+        };
         let m = gelu_approximate(kernels.linear(&self.c_fc, self.ln_2.forward(x.clone())));
         x + kernels.linear(&self.mlp_proj, m)
     }
@@ -83,7 +91,20 @@ impl<B: Backend> Gpt2<B> {
         &self,
         embeds: Tensor<B, 3>,
         mask: Option<&[bool]>,
+        cache: Option<&mut KvCache<B>>,
+    ) -> Tensor<B, 3> {
+        self.forward_hidden_encoded(embeds, mask, cache, None)
+    }
+
+    /// [`forward_hidden_host`](Self::forward_hidden_host) whose blocks' cross-attention
+    /// reads `encoder` `[B, S, D]` (one row per row of `embeds`); without encoder states
+    /// (or without cross-attention) the blocks skip it, as HF does.
+    pub(crate) fn forward_hidden_encoded(
+        &self,
+        embeds: Tensor<B, 3>,
+        mask: Option<&[bool]>,
         mut cache: Option<&mut KvCache<B>>,
+        encoder: Option<&Tensor<B, 3>>,
     ) -> Tensor<B, 3> {
         let [b, t, _] = embeds.dims();
         let device = embeds.device();
@@ -99,7 +120,7 @@ impl<B: Backend> Gpt2<B> {
         let mut x = embeds + pos;
         for (l, block) in self.blocks.iter().enumerate() {
             let c = cache.as_deref_mut().map(|c| (c, l));
-            x = block.forward(x, &self.config, self.kernels, &ctx, c);
+            x = block.forward(x, &self.config, self.kernels, &ctx, c, encoder);
         }
         self.ln_f.forward(x)
     }
