@@ -90,6 +90,26 @@ fn special_tokens_in_text_and_decoding_without_skipping() {
     assert_eq!(tok.token_to_id("<unk>"), Some(3));
 }
 
+#[test]
+fn a_folder_without_tokenizer_config_is_known_by_its_model_type() {
+    let Some(dir) = tiny() else { return };
+    let copy = edited(&dir, "config.json", str::to_string);
+    std::fs::remove_file(copy.path().join("tokenizer_config.json")).unwrap();
+    let tok = Tokenizer::from_dir(copy.path()).unwrap();
+    assert!(tok.biogpt().is_some());
+    assert_eq!(tok.encode("No effusion.", true).unwrap()[0], 2);
+    // Named otherwise, the same two files are read as GPT-2's byte-level BPE.
+    let other = edited(&dir, "tokenizer_config.json", |t| {
+        t.replace("BioGptTokenizer", "GPT2Tokenizer")
+    });
+    assert!(
+        Tokenizer::from_dir(other.path())
+            .unwrap()
+            .biogpt()
+            .is_none()
+    );
+}
+
 /// A copy of the tiny BioGPT's folder with `edit` applied to the file `name`.
 fn edited(dir: &Path, name: &str, edit: impl FnOnce(&str) -> String) -> tempfile::TempDir {
     let out = tempfile::tempdir().unwrap();
