@@ -80,6 +80,25 @@ fn the_documented_ct_rate_workflow_runs_end_to_end() {
         "{table}"
     );
 
+    // Table 5: every validation report beside its classifier probabilities (the head's).
+    let mut reader = csv::Reader::from_path(out.join("runs/v3/reports_valid.csv")).unwrap();
+    let header = reader.headers().unwrap().clone();
+    assert_eq!(header.len(), 3 + 18, "{header:?}");
+    assert_eq!(&header[3], "Medical material");
+    for row in reader.records().map(Result::unwrap) {
+        for p in row.iter().skip(3) {
+            let p: f64 = p.parse().unwrap();
+            assert!((0.0..=1.0).contains(&p), "{row:?}");
+        }
+    }
+    let jsonl = std::fs::read_to_string(out.join("runs/v3/reports_valid.jsonl")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(jsonl.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        first["probabilities"].as_array().unwrap().len(),
+        18,
+        "{first}"
+    );
+
     // Fig. 6: both runs' prefixes projected, coloured by the label, trustworthiness stated.
     for variant in ["v2", "v3"] {
         let dir = out.join("fig6").join(variant);

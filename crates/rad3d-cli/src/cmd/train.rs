@@ -19,9 +19,10 @@ use rad3d_prefix::model::{LlmSpec, ParamCounts, PrefixModel, PromptIds};
 use rad3d_prefix::projector::{PrefixInput, ProjectorConfig, Variant};
 use rad3d_prefix::train::checkpoint::resolve;
 use rad3d_prefix::train::{
-    EpochMetrics, Manifest, PAPER_DEPTHS, PAPER_PREFIX_LENS, RunDir, SkipCounts, Split,
-    StepMetrics, SweepResult, TrainConfig, TrainObserver, encode_examples, generate_reports,
-    read_csv_header, sweep, train, write_reports_csv, write_reports_jsonl, write_sweep_svg,
+    EmbeddingLookup, EpochMetrics, GeneratedReport, Manifest, PAPER_DEPTHS, PAPER_PREFIX_LENS,
+    RunDir, SkipCounts, Split, StepMetrics, SweepResult, TrainConfig, TrainObserver,
+    encode_examples, generate_reports, read_csv_header, sweep, train, write_reports_csv,
+    write_reports_jsonl, write_sweep_svg,
 };
 use serde::{Deserialize, Serialize};
 
@@ -596,9 +597,41 @@ fn train_on<B: Backend>(args: Args, device: B::Device) -> Result<Outcome> {
             args.batch,
             &device,
         )?;
+        let reports = with_probabilities(reports, &cache, &label_names);
         write_reports_csv(&out.join("reports_valid.csv"), &reports)?;
         write_reports_jsonl(&out.join("reports_valid.jsonl"), &reports)?;
         tracing::info!("wrote {} validation reports", reports.len());
     }
     Ok(Outcome::Done)
+}
+
+/// The classifier's probability of every label beside each report (the paper's Table 5):
+/// the sigmoid of the study's logits — the head's with `--classifier`, else the cached
+/// ones. Reports stay without probabilities when there are no logits or label names.
+fn with_probabilities(
+    mut reports: Vec<GeneratedReport>,
+    cache: &Caches,
+    labels: &[String],
+) -> Vec<GeneratedReport> {
+    if labels.is_empty() {
+        return reports;
+    }
+    let probabilities = |name: &str| -> Option<Vec<(String, f32)>> {
+        let logits = cache.lookup(name)?.logits?;
+        (logits.len() == labels.len()).then(|| {
+            labels
+                .iter()
+                .zip(logits)
+                .map(|(l, x)| (l.clone(), 1.0 / (1.0 + (-x).exp())))
+                .collect()
+        })
+    };
+    let all: Option<Vec<Vec<(String, f32)>>> =
+        reports.iter().map(|r| probabilities(&r.name)).collect();
+    if let Some(all) = all {
+        for (r, p) in reports.iter_mut().zip(all) {
+            r.probabilities = p;
+        }
+    }
+    reports
 }
