@@ -112,3 +112,14 @@ def test_issue_one_liner():
     got = rad3d.metrics.evaluate(["a b c"], ["a b d"])
     assert got["samples"] == 1
     assert got["bleu_1"] == pytest.approx(2 / 3)
+
+
+def test_threads_score_concurrently(metrics_fixture):
+    """The GIL is released while scoring: threads run side by side and agree."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    fx = metrics_fixture
+    run = lambda _: metrics.evaluate(fx["refs"], fx["hyps"], bootstrap=100, meteor_approx=True)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(run, range(4)))
+    assert all(r == results[0] for r in results)
