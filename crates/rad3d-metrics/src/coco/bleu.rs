@@ -128,7 +128,10 @@ fn bleu_from_totals(t: &Totals) -> [f64; MAX_N] {
     let mut bleu = 1.0;
     for (k, b) in bleus.iter_mut().enumerate() {
         bleu *= (t.correct[k] + TINY) / (t.guess[k] + SMALL);
-        *b = bleu.powf(1.0 / (k as f64 + 1.0));
+        // Python's `bleu ** (1. / (k + 1))` is libm's `pow`. With a constant exponent of
+        // 0.5 the compiler would call `sqrt` instead, which rounds differently from `pow`
+        // in the last bit for some values; `black_box` keeps the exponent opaque.
+        *b = bleu.powf(std::hint::black_box(1.0 / (k as f64 + 1.0)));
     }
     let ratio = (t.testlen + TINY) / (t.reflen + SMALL);
     if ratio < 1.0 {
@@ -181,6 +184,24 @@ mod tests {
             r.iter().map(|s| s.to_string()).collect(),
         )
         .unwrap()
+    }
+
+    /// A sample of 19 hypothesis tokens (14, 7, 3, 1 matches) against a 30-token
+    /// reference: pycocoevalcap's per-sample BLEU-2 is `pow(x, 0.5)` times the brevity
+    /// penalty, and `pow(x, 0.5)` is here one ulp above `sqrt(x)`.
+    #[test]
+    fn per_sample_bleu_is_pythons_pow_to_the_bit() {
+        let sample = BleuSample {
+            testlen: 19,
+            reflen: 30,
+            guess: [19, 18, 17, 16],
+            correct: [14, 7, 3, 1],
+        };
+        let got = bleu_from_totals(&totals(std::iter::once((&sample, 1))));
+        let x = (14.0 + TINY) / (19.0 + SMALL) * ((7.0 + TINY) / (18.0 + SMALL));
+        // What Python prints for `x ** 0.5` and for BleuScorer's per-sample BLEU-2.
+        assert_ne!(x.sqrt(), 0.5353033790023545);
+        assert_eq!(got[1], 0.30003114359707006, "{}", got[1]);
     }
 
     #[test]
