@@ -1,0 +1,19 @@
+//! Fuzz tokenizer loading (`tokenizer.json`): any bytes must give a typed error or a
+//! tokenizer that encodes and decodes — never a panic or hang.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use rad3d_fuzz::scratch_file;
+use rad3d_llm::Tokenizer;
+
+fuzz_target!(|data: &[u8]| {
+    let path = scratch_file("tokenizer.json", data);
+    let Ok(tokenizer) = Tokenizer::from_file(&path) else {
+        return;
+    };
+    let _ = tokenizer.check_vocab(64);
+    if let Ok(ids) = tokenizer.encode("Findings: no pleural effusion. 3 mm nodule.", true) {
+        let _ = tokenizer.decode(&ids, true);
+        let _ = tokenizer.decode(&ids, false);
+    }
+});
