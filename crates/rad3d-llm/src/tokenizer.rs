@@ -33,6 +33,28 @@ fn tok_err(path: &Path, e: impl std::fmt::Display) -> LlmError {
     }
 }
 
+/// Parses a HF `tokenizer.json`. The `tokenizers` crate panics on some malformed files (a
+/// syntax error inside the `decoder` object reaches an `expect` in its deserializer), so a
+/// panic while parsing is caught here and becomes the same typed error as any other bad
+/// file, naming it.
+pub(crate) fn parse_tokenizer_json(path: &Path) -> Result<HfTokenizer> {
+    let parsed = std::panic::catch_unwind(|| HfTokenizer::from_file(path));
+    match parsed {
+        Ok(result) => result.map_err(|e| tok_err(path, e)),
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("no message");
+            Err(tok_err(
+                path,
+                format!("malformed tokenizer JSON (the tokenizers crate panicked: {why})"),
+            ))
+        }
+    }
+}
+
 impl Tokenizer {
     /// Loads a HF `tokenizer.json`.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
@@ -43,7 +65,7 @@ impl Tokenizer {
                 source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
             });
         }
-        let inner = HfTokenizer::from_file(path).map_err(|e| tok_err(path, e))?;
+        let inner = parse_tokenizer_json(path)?;
         Ok(Self {
             inner,
             origin: path.to_path_buf(),
@@ -187,5 +209,21 @@ mod tests {
         assert!(err.contains("/nonexistent/tokenizer.json"), "{err}");
         let err = Tokenizer::from_dir("/nonexistent").unwrap_err().to_string();
         assert!(err.contains("/nonexistent"), "{err}");
+    }
+
+    /// Found by the `read_tokenizer` fuzz target: a syntax error inside the `decoder` object
+    /// made the `tokenizers` crate panic instead of returning an error.
+    #[test]
+    fn a_malformed_decoder_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokenizer.json");
+        std::fs::write(&path, b"{\"decoder\": {\"type\" \"Metaspace\"}}").unwrap();
+        let err = Tokenizer::from_file(&path).unwrap_err();
+        assert!(matches!(err, LlmError::Tokenizer { .. }), "{err:?}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("tokenizer.json") && msg.contains("malformed tokenizer JSON"),
+            "{msg}"
+        );
     }
 }
