@@ -79,7 +79,8 @@ pub struct GgufFile {
 
 impl GgufFile {
     /// Opens `path` and reads its header, metadata and tensor infos, validating every
-    /// count, length, type, alignment and tensor extent against the file.
+    /// count, length, type, alignment and tensor extent against the file, and the tensors'
+    /// layout against llama.cpp's (no overlaps, no gaps: see `check_packing`).
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         let io = |source| LlmError::Io {
