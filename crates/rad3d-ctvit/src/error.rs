@@ -57,7 +57,7 @@ pub enum CtVitError {
     /// Another writer holds the cache's lock for this writer's tag: two writers of one tag
     /// would write the same shard names and overwrite each other's volumes.
     #[error(
-        "{lock}: another writer ({holder}) is writing shards tagged `{tag}` into this cache; wait for it to finish or give the runs different parts (`--part` / `--parts`). The lock is released when its process exits, so one left by a killed run never blocks"
+        "{lock}: another writer ({holder}) is writing shards tagged `{tag}` into this cache; wait for it to finish or give the runs different parts (`--shard i/n`). The lock is released when its process exits, so one left by a killed run never blocks"
     )]
     Locked {
         /// The lock file.
