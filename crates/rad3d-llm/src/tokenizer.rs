@@ -146,9 +146,15 @@ impl Tokenizer {
     /// Token ids of `text`; `add_special` adds what the tokenizer's post-processor adds
     /// (LLaMA-3: a leading BOS).
     pub fn encode(&self, text: &str, add_special: bool) -> Result<Vec<u32>> {
-        let enc = self
-            .inner
-            .encode(text, add_special)
+        // A template post-processor naming a special token the file does not define makes
+        // the `tokenizers` crate panic while encoding: that is an error about the file.
+        let enc = std::panic::catch_unwind(|| self.inner.encode(text, add_special))
+            .map_err(|_| {
+                tok_err(
+                    &self.origin,
+                    "malformed tokenizer (the tokenizers crate panicked while encoding)",
+                )
+            })?
             .map_err(|e| tok_err(&self.origin, e))?;
         Ok(enc.get_ids().to_vec())
     }
@@ -209,6 +215,19 @@ mod tests {
         assert!(err.contains("/nonexistent/tokenizer.json"), "{err}");
         let err = Tokenizer::from_dir("/nonexistent").unwrap_err().to_string();
         assert!(err.contains("/nonexistent"), "{err}");
+    }
+
+    /// Found by the `read_tokenizer` fuzz target: a template post-processor naming a special
+    /// token the file does not define made encoding panic.
+    #[test]
+    fn an_undefined_template_token_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokenizer.json");
+        let json = br#"{"version": "1.0", "added_tokens": [], "normalizer": null, "pre_tokenizer": null, "decoder": null, "truncation": null, "padding": null, "model": {"type": "WordLevel", "vocab": {"a": 0}, "unk_token": "a"}, "post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "X", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}], "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}], "special_tokens": {}}}"#;
+        std::fs::write(&path, json).unwrap();
+        let tokenizer = Tokenizer::from_file(&path).unwrap();
+        let err = tokenizer.encode("a", true).unwrap_err();
+        assert!(err.to_string().contains("panicked while encoding"), "{err}");
     }
 
     /// Found by the `read_tokenizer` fuzz target: a syntax error inside the `decoder` object
