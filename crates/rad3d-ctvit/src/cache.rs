@@ -5,6 +5,10 @@
 //! optionally `logits` `[n, l]` f32, and in its metadata `volumes` (JSON list of the `n`
 //! volume names, row order), `dim_latent`, optional `labels` (JSON list) and
 //! `format_version`. Volumes that failed are listed in `errors.tsv`.
+//!
+//! A writer holds the lock file `.<tag>.lock` while it writes, so a second writer of the
+//! same tag is refused instead of overwriting the first one's shards. NaN or infinite
+//! latents and logits are refused both when written and when read.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, OpenOptions};
@@ -101,6 +105,10 @@ fn read_shard(path: &Path) -> Result<Shard> {
         }
         None => (0, None),
     };
+    check_finite(path, "latent", &latent, lshape[1], &volumes)?;
+    if let Some(values) = &logits {
+        check_finite(path, "logits", values, n_logits, &volumes)?;
+    }
     Ok(Shard {
         volumes,
         latent,
@@ -109,6 +117,33 @@ fn read_shard(path: &Path) -> Result<Shard> {
         n_logits,
         labels,
     })
+}
+
+/// Refuses NaN or infinite values in `values` (one row of `width` per volume), naming the
+/// volume of the first: a NaN latent would otherwise train, classify or generate from
+/// garbage without a word.
+fn check_finite(
+    path: &Path,
+    tensor: &str,
+    values: &[f32],
+    width: usize,
+    volumes: &[String],
+) -> Result<()> {
+    match rad3d_io::IoError::check_finite(values, path, tensor) {
+        Ok(()) => Ok(()),
+        Err(rad3d_io::IoError::NonFinite { count, first, .. }) => Err(CtVitError::NonFinite {
+            path: path.to_path_buf(),
+            tensor: tensor.to_string(),
+            // A value exists, so the width is positive.
+            volume: volumes
+                .get(first / width.max(1))
+                .cloned()
+                .unwrap_or_default(),
+            value: values[first],
+            count,
+        }),
+        Err(e) => Err(CtVitError::Checkpoint(e)),
+    }
 }
 
 fn shard_paths(dir: &Path) -> Result<Vec<PathBuf>> {
@@ -276,6 +311,50 @@ pub struct EmbeddingCacheWriter {
     pending_names: Vec<String>,
     pending_latent: Vec<f32>,
     pending_logits: Vec<f32>,
+    /// Held for the writer's lifetime (see [`lock_tag`]).
+    _lock: fs::File,
+}
+
+/// The lock file of writer tag `tag` in `dir`.
+fn lock_path(dir: &Path, tag: &str) -> PathBuf {
+    dir.join(format!(".{tag}.lock"))
+}
+
+/// Takes the exclusive lock of writer tag `tag` in `dir`: two writers of one tag would
+/// number their shards alike and replace each other's. The lock is the operating system's
+/// (`flock`), so it is released when its holder exits however it ends, and a run killed
+/// part-way never leaves a lock that blocks the next. The file stays (it holds the last
+/// holder's process id, for the error message).
+fn lock_tag(dir: &Path, tag: &str) -> Result<fs::File> {
+    let path = lock_path(dir, tag);
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| CtVitError::io(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(fs::TryLockError::WouldBlock) => {
+            let holder = fs::read_to_string(&path).unwrap_or_default();
+            let holder = match holder.trim() {
+                "" => "unknown process".to_string(),
+                pid => format!("process {pid}"),
+            };
+            return Err(CtVitError::Locked {
+                lock: path,
+                tag: tag.to_string(),
+                holder,
+            });
+        }
+        Err(fs::TryLockError::Error(e)) => return Err(CtVitError::io(&path, e)),
+    }
+    // Only the holder writes the file, so the id is never torn.
+    file.set_len(0)
+        .and_then(|()| writeln!(file, "{}", std::process::id()))
+        .map_err(|e| CtVitError::io(&path, e))?;
+    Ok(file)
 }
 
 impl EmbeddingCacheWriter {
@@ -306,6 +385,9 @@ impl EmbeddingCacheWriter {
             return Err(cache_err(&dir, "label count differs from logit count"));
         }
         fs::create_dir_all(&dir).map_err(|e| CtVitError::io(&dir, e))?;
+        // Before reading the shards: what another writer of this tag is writing is not
+        // yet known to be complete.
+        let lock = lock_tag(&dir, tag)?;
         let mut done = HashSet::new();
         let mut next_seq = 0;
         for path in shard_paths(&dir)? {
@@ -341,6 +423,7 @@ impl EmbeddingCacheWriter {
             pending_names: Vec::new(),
             pending_latent: Vec::new(),
             pending_logits: Vec::new(),
+            _lock: lock,
         })
     }
 
@@ -380,6 +463,11 @@ impl EmbeddingCacheWriter {
                     format!("`{name}`: expected {} logits", self.n_logits),
                 ));
             }
+        }
+        let names = [name.to_string()];
+        check_finite(&self.dir, "latent", latent, self.dim_latent, &names)?;
+        if let Some(l) = logits {
+            check_finite(&self.dir, "logits", l, self.n_logits, &names)?;
         }
         if !self.done.insert(name.to_string()) {
             return Err(cache_err(&self.dir, format!("`{name}` is already cached")));

@@ -378,7 +378,18 @@ pub fn encode_job<B: Backend>(
         let input = Tensor::<B, 5>::from_data(TensorData::new(pre.into_data(), shape), device);
         let latent = encoder.forward(input).latent;
         let logits = head.map(|f| f(latent.clone()));
-        Ok((to_vec(latent)?, logits.map(to_vec).transpose()?))
+        let (latent, logits) = (to_vec(latent)?, logits.map(to_vec).transpose()?);
+        // NaN weights give NaN outputs: the volume fails (and is listed in errors.tsv)
+        // instead of entering the cache, which refuses them anyway.
+        for (what, values) in [("latent", Some(&latent)), ("logits", logits.as_ref())] {
+            if let Some(v) = values.and_then(|v| v.iter().find(|x| !x.is_finite())) {
+                return Err(format!(
+                    "{}: the encoder produced a {what} value of {v}; are its weights damaged?",
+                    job.path.display()
+                ));
+            }
+        }
+        Ok((latent, logits))
     };
     catch_unwind(AssertUnwindSafe(run)).unwrap_or_else(|panic| {
         let msg = panic

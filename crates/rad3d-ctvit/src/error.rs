@@ -37,6 +37,36 @@ pub enum CtVitError {
         /// Why, with the line and column where one is involved.
         reason: String,
     },
+    /// A cached latent or logit is NaN or infinite (a damaged shard, or an encoder whose
+    /// weights produced NaN): naming the shard, the volume and the value.
+    #[error(
+        "{path}: embedding cache: `{tensor}` of volume `{volume}` is {value} ({count} NaN or infinite values in this shard); delete the shard and run `rad3d embed` again to re-encode its volumes"
+    )]
+    NonFinite {
+        /// The shard (or, when writing, the cache directory).
+        path: PathBuf,
+        /// `latent` or `logits`.
+        tensor: String,
+        /// The volume whose row holds the first such value.
+        volume: String,
+        /// That value.
+        value: f32,
+        /// How many values of the tensor are not finite.
+        count: usize,
+    },
+    /// Another writer holds the cache's lock for this writer's tag: two writers of one tag
+    /// would write the same shard names and overwrite each other's volumes.
+    #[error(
+        "{lock}: another writer ({holder}) is writing shards tagged `{tag}` into this cache; wait for it to finish or give the runs different parts (`--shard i/n`). The lock is released when its process exits, so one left by a killed run never blocks"
+    )]
+    Locked {
+        /// The lock file.
+        lock: PathBuf,
+        /// The writer tag both runs use.
+        tag: String,
+        /// Who holds it, as recorded in the lock file (its process id).
+        holder: String,
+    },
     /// The embedding cache is inconsistent or was written with other dimensions.
     #[error("{path}: embedding cache: {reason}")]
     Cache {

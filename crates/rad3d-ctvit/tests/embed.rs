@@ -9,7 +9,9 @@ use burn::backend::Flex;
 use burn::tensor::Tensor;
 use rad3d_ctvit::CtVitConfig;
 use rad3d_ctvit::cache::{ERRORS_FILE, EmbeddingCache, EmbeddingCacheWriter, read_errors};
-use rad3d_ctvit::embed::{EmbedEvent, embed_volumes, jobs_from_dir, shard_jobs};
+use rad3d_ctvit::embed::{
+    EmbedEvent, EmbedSummary, VolumeJob, embed_volumes, jobs_from_dir, shard_jobs,
+};
 use rad3d_volume::phantom::{Finding, Phantom, PhantomConfig};
 use rad3d_volume::{Preprocess, ReadOptions, read_nifti};
 
@@ -30,6 +32,34 @@ fn shard_files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             (name, fs::read(&p).unwrap())
         })
         .collect()
+}
+
+/// One run of the tiny encoder over `jobs` into the cache `out` (writer tag `part-0of1`,
+/// eight volumes a shard), with `head`'s three logits when there is a head.
+fn embed_once(
+    jobs: &[VolumeJob],
+    out: &Path,
+    head: Option<&dyn Fn(Tensor<B, 2>) -> Tensor<B, 2>>,
+) -> EmbedSummary {
+    let device = Default::default();
+    let config = CtVitConfig::tiny();
+    let encoder = config.init::<B>(&device);
+    let preprocess = Preprocess::ct_clip().with_target_shape(config.input_shape());
+    let n_logits = if head.is_some() { 3 } else { 0 };
+    let mut writer =
+        EmbeddingCacheWriter::open(out, "part-0of1", 8, config.dim_latent, n_logits, None).unwrap();
+    let summary = embed_volumes(
+        &encoder,
+        &preprocess,
+        head,
+        jobs,
+        &mut writer,
+        &device,
+        |_| {},
+    )
+    .unwrap();
+    writer.finish().unwrap();
+    summary
 }
 
 #[test]
@@ -194,7 +224,6 @@ fn gzip_bomb(template: &Path) -> Vec<u8> {
 /// file like any unreadable one, and the run goes on; the limit is the job's.
 #[test]
 fn a_gzip_bomb_is_recorded_and_the_run_goes_on() {
-    let device = Default::default();
     let data = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
     Phantom::write(data.path().join("a_1.nii"), &PhantomConfig::small(1)).unwrap();
@@ -205,9 +234,6 @@ fn a_gzip_bomb_is_recorded_and_the_run_goes_on() {
     )
     .unwrap();
 
-    let config = CtVitConfig::tiny();
-    let encoder = config.init::<B>(&device);
-    let preprocess = Preprocess::ct_clip().with_target_shape(config.input_shape());
     let mut jobs = jobs_from_dir(data.path()).unwrap();
     assert!(
         jobs.iter()
@@ -216,19 +242,7 @@ fn a_gzip_bomb_is_recorded_and_the_run_goes_on() {
     // A limit below the phantom's size refuses it too: the job's limit is the one used.
     let tiny_limit = jobs.remove(2).with_max_voxels(10);
     jobs.push(tiny_limit);
-    let mut writer =
-        EmbeddingCacheWriter::open(out.path(), "part-0of1", 8, config.dim_latent, 0, None).unwrap();
-    let summary = embed_volumes(
-        &encoder,
-        &preprocess,
-        None,
-        &jobs,
-        &mut writer,
-        &device,
-        |_| {},
-    )
-    .unwrap();
-    writer.finish().unwrap();
+    let summary = embed_once(&jobs, out.path(), None);
     assert_eq!((summary.total, summary.encoded), (3, 1));
     assert_eq!(
         EmbeddingCache::open(out.path()).unwrap().names(),
@@ -249,4 +263,23 @@ fn a_gzip_bomb_is_recorded_and_the_run_goes_on() {
         "{bomb}"
     );
     assert!(errors["c_3.nii.gz"].contains("limit of 10"), "{errors:?}");
+}
+
+/// An encoder or head whose output is NaN (damaged weights) fails its volume, which is
+/// recorded in `errors.tsv`, instead of writing NaN into the cache.
+#[test]
+fn nan_outputs_are_recorded_as_failures_not_cached() {
+    let data = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    Phantom::write(data.path().join("a_1.nii.gz"), &PhantomConfig::small(1)).unwrap();
+    let jobs = jobs_from_dir(data.path()).unwrap();
+    let nan_head = |latent: Tensor<B, 2>| head(latent) * f32::NAN;
+    let summary = embed_once(&jobs, out.path(), Some(&nan_head));
+    assert_eq!((summary.encoded, summary.failed.len()), (0, 1));
+    let errors = read_errors(out.path()).unwrap();
+    assert!(
+        errors["a_1.nii.gz"].contains("logits value of NaN"),
+        "{errors:?}"
+    );
+    assert!(EmbeddingCache::open(out.path()).unwrap().is_empty());
 }

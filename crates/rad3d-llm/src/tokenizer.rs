@@ -44,6 +44,28 @@ fn tok_err(path: &Path, e: impl std::fmt::Display) -> LlmError {
     }
 }
 
+/// Parses a HF `tokenizer.json`. The `tokenizers` crate panics on some malformed files (a
+/// syntax error inside the `decoder` object reaches an `expect` in its deserializer), so a
+/// panic while parsing is caught here and becomes the same typed error as any other bad
+/// file, naming it.
+pub(crate) fn parse_tokenizer_json(path: &Path) -> Result<HfTokenizer> {
+    let parsed = std::panic::catch_unwind(|| HfTokenizer::from_file(path));
+    match parsed {
+        Ok(result) => result.map_err(|e| tok_err(path, e)),
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("no message");
+            Err(tok_err(
+                path,
+                format!("malformed tokenizer JSON (the tokenizers crate panicked: {why})"),
+            ))
+        }
+    }
+}
+
 impl Tokenizer {
     /// Loads a HF `tokenizer.json`.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
@@ -54,7 +76,7 @@ impl Tokenizer {
                 source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
             });
         }
-        let inner = HfTokenizer::from_file(path).map_err(|e| tok_err(path, e))?;
+        let inner = parse_tokenizer_json(path)?;
         Ok(Self::from_tokenizers(inner, path))
     }
 
@@ -156,8 +178,16 @@ impl Tokenizer {
     pub fn encode(&self, text: &str, add_special: bool) -> Result<Vec<u32>> {
         match &self.codec {
             Codec::Hf(t) => {
-                let enc = t
-                    .encode(text, add_special)
+                // A template post-processor naming a special token the file does not define
+                // makes the `tokenizers` crate panic while encoding: that is an error about
+                // the file.
+                let enc = std::panic::catch_unwind(|| t.encode(text, add_special))
+                    .map_err(|_| {
+                        tok_err(
+                            &self.origin,
+                            "malformed tokenizer (the tokenizers crate panicked while encoding)",
+                        )
+                    })?
                     .map_err(|e| tok_err(&self.origin, e))?;
                 Ok(enc.get_ids().to_vec())
             }
@@ -261,5 +291,34 @@ mod tests {
         assert!(err.contains("/nonexistent/tokenizer.json"), "{err}");
         let err = Tokenizer::from_dir("/nonexistent").unwrap_err().to_string();
         assert!(err.contains("/nonexistent"), "{err}");
+    }
+
+    /// Found by the `read_tokenizer` fuzz target: a template post-processor naming a special
+    /// token the file does not define made encoding panic.
+    #[test]
+    fn an_undefined_template_token_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokenizer.json");
+        let json = br#"{"version": "1.0", "added_tokens": [], "normalizer": null, "pre_tokenizer": null, "decoder": null, "truncation": null, "padding": null, "model": {"type": "WordLevel", "vocab": {"a": 0}, "unk_token": "a"}, "post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "X", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}], "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}], "special_tokens": {}}}"#;
+        std::fs::write(&path, json).unwrap();
+        let tokenizer = Tokenizer::from_file(&path).unwrap();
+        let err = tokenizer.encode("a", true).unwrap_err();
+        assert!(err.to_string().contains("panicked while encoding"), "{err}");
+    }
+
+    /// Found by the `read_tokenizer` fuzz target: a syntax error inside the `decoder` object
+    /// made the `tokenizers` crate panic instead of returning an error.
+    #[test]
+    fn a_malformed_decoder_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokenizer.json");
+        std::fs::write(&path, b"{\"decoder\": {\"type\" \"Metaspace\"}}").unwrap();
+        let err = Tokenizer::from_file(&path).unwrap_err();
+        assert!(matches!(err, LlmError::Tokenizer { .. }), "{err:?}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("tokenizer.json") && msg.contains("malformed tokenizer JSON"),
+            "{msg}"
+        );
     }
 }

@@ -390,3 +390,65 @@ fn non_finite_float_metadata_is_refused() {
         );
     }
 }
+
+/// Tensor regions must be laid out as llama.cpp lays them out: in order, each where the
+/// one before it ends (rounded up to the alignment). Overlapping regions and tensors whose
+/// type or shape does not describe their bytes (once read as garbage) are refused,
+/// naming both tensors.
+#[test]
+fn overlapping_and_mis_typed_tensor_regions_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let values: Vec<f32> = (0..64).map(|i| i as f32).collect();
+    let f32_bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+
+    // Laid out correctly, the pair reads back.
+    let pair = GgufWriter::new()
+        .tensor_f32("m", &[64], &values)
+        .tensor_f32("n", &[64], &values);
+    let ok = GgufFile::open(write_bytes(&dir, "pair.gguf", &pair.to_bytes())).unwrap();
+    assert_eq!(ok.dequantize("n").unwrap().1, values);
+
+    // "n" moved onto "m" (offset 256 -> 0): the two regions overlap.
+    let mut bytes = pair.to_bytes();
+    let name_pos = bytes.windows(1).rposition(|s| s == b"n").unwrap();
+    // After the name: n_dims (4), dim (8), type (4), then the offset (8).
+    let off = name_pos + 1 + 4 + 8 + 4;
+    assert_eq!(bytes[off..off + 8], 256u64.to_le_bytes());
+    bytes[off..off + 8].copy_from_slice(&0u64.to_le_bytes());
+    let msg = open_err(&write_bytes(&dir, "overlap.gguf", &bytes));
+    assert!(
+        msg.contains("tensor 'n' (F32 [64], 256 bytes at data offset 0) overlaps 'm'")
+            && msg.contains("ends at data offset 256"),
+        "{msg}"
+    );
+
+    // "a" declared with a type or shape its bytes do not match, "b" written after it.
+    let misfit = |name: &str, dims: &[u64], ty: GgmlType| {
+        let w = GgufWriter::new()
+            .tensor("a", dims, ty, f32_bytes.clone())
+            .tensor_f32("b", &[64], &values);
+        open_err(&write_bytes(&dir, name, &w.to_bytes()))
+    };
+    // F16: 128 of its 256 bytes are unaccounted for.
+    let msg = misfit("mistyped.gguf", &[64], GgmlType::F16);
+    assert!(
+        msg.contains("tensor 'b'")
+            && msg.contains("leaves 128 unused bytes after 'a' (F16 [64], 128 bytes")
+            && msg.contains("does not match its data"),
+        "{msg}"
+    );
+    // Twice the elements its bytes hold: it runs into "b".
+    let msg = misfit("toobig.gguf", &[128], GgmlType::F32);
+    assert!(
+        msg.contains("tensor 'b'") && msg.contains("overlaps 'a' (F32 [128], 512 bytes"),
+        "{msg}"
+    );
+
+    // The last tensor mis-typed: the file holds bytes its type and shape do not cover.
+    let last = GgufWriter::new().tensor("z", &[64], GgmlType::F16, f32_bytes);
+    let msg = open_err(&write_bytes(&dir, "last.gguf", &last.to_bytes()));
+    assert!(
+        msg.contains("128 bytes after the last tensor 'z' (F16 [64]"),
+        "{msg}"
+    );
+}

@@ -79,7 +79,8 @@ pub struct GgufFile {
 
 impl GgufFile {
     /// Opens `path` and reads its header, metadata and tensor infos, validating every
-    /// count, length, type, alignment and tensor extent against the file.
+    /// count, length, type, alignment and tensor extent against the file, and the tensors'
+    /// layout against llama.cpp's (no overlaps, no gaps: see `check_packing`).
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         let io = |source| LlmError::Io {
@@ -178,6 +179,7 @@ impl GgufFile {
             }
             tensors.push(info);
         }
+        check_packing(&r, &tensors, data_offset, alignment)?;
         tracing::debug!(
             path = %path.display(),
             version,
@@ -412,6 +414,64 @@ fn check_tensor(
             r.len
         ))),
     }
+}
+
+/// Checks the tensors' regions against llama.cpp's layout rule: the data lies in the
+/// order of the tensor infos, each tensor starting where the one before it ends, rounded
+/// up to the alignment, and the file ends with the last tensor's padding. llama.cpp
+/// refuses any other layout, and so does this reader: a region starting before the
+/// previous tensor's end overlaps it, and a gap (or a file longer than its last tensor)
+/// means a tensor's type or shape does not describe its bytes, which would otherwise be
+/// decoded as garbage.
+fn check_packing(
+    r: &HeaderReader<'_>,
+    tensors: &[TensorInfo],
+    data_offset: u64,
+    alignment: u64,
+) -> Result<()> {
+    let describe = |t: &TensorInfo| {
+        format!(
+            "'{}' ({} {:?}, {} bytes at data offset {})",
+            t.name,
+            t.ggml_type,
+            t.dims,
+            t.n_bytes,
+            t.offset - data_offset
+        )
+    };
+    // Each end fits in the file (checked per tensor), so none of these sums overflow.
+    let mut expected = 0u64;
+    for (i, t) in tensors.iter().enumerate() {
+        let rel = t.offset - data_offset;
+        let before = match i {
+            0 => "the start of the data section".to_string(),
+            _ => describe(&tensors[i - 1]),
+        };
+        if rel < expected {
+            return Err(r.err(format!(
+                "tensor {} overlaps {before}, whose data ends at data offset {expected}",
+                describe(t)
+            )));
+        }
+        if rel > expected {
+            return Err(r.err(format!(
+                "tensor {} leaves {} unused bytes after {before}: a tensor's type or shape does not match its data",
+                describe(t),
+                rel - expected
+            )));
+        }
+        expected = (rel + t.n_bytes).div_ceil(alignment) * alignment;
+    }
+    if let Some(last) = tensors.last() {
+        let slack = r.len - (last.offset + last.n_bytes);
+        if slack >= alignment {
+            return Err(r.err(format!(
+                "the file holds {slack} bytes after the last tensor {}: its type or shape does not match its data",
+                describe(last)
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// A little-endian reader over the header that tracks its position and the file

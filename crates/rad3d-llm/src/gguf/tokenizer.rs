@@ -41,7 +41,7 @@ pub fn load_gguf_tokenizer(gguf: &GgufFile) -> Result<Tokenizer> {
         .join("tokenizer.json");
     if beside.is_file() {
         tracing::debug!(path = %beside.display(), "using tokenizer.json beside the GGUF file");
-        return Tokenizer::from_file(&beside).map_err(|e| tok_err(&beside, e.to_string()));
+        return crate::tokenizer::parse_tokenizer_json(&beside);
     }
     tokenizer_from_metadata(gguf)
 }

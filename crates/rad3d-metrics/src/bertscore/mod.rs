@@ -132,7 +132,7 @@ impl<B: Backend> BertScorer<B> {
             path: tok_path.clone(),
             reason,
         };
-        let mut tokenizer = Tokenizer::from_file(&tok_path).map_err(|e| tok_err(e.to_string()))?;
+        let mut tokenizer = read_tokenizer(&tok_path).map_err(tok_err)?;
         let max_len =
             model_max_length(&dir.join("tokenizer_config.json"))?.min(config.max_input_len());
         // tokenizer.json files often carry a fixed padding/truncation for other uses
@@ -477,9 +477,27 @@ fn byte_level_without_prefix_space(path: &PathBuf) -> Result<bool> {
         .any(|n| n["type"] == "ByteLevel" && !n["add_prefix_space"].as_bool().unwrap_or(false)))
 }
 
+/// Parses a HF `tokenizer.json`; the `tokenizers` crate panics on some malformed files (a
+/// syntax error inside the `decoder` object), so such a panic becomes an error too.
+fn read_tokenizer(path: &Path) -> std::result::Result<Tokenizer, String> {
+    match std::panic::catch_unwind(|| Tokenizer::from_file(path)) {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(_) => Err("malformed tokenizer JSON (the tokenizers crate panicked)".into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_malformed_tokenizer_decoder_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokenizer.json");
+        std::fs::write(&path, b"{\"decoder\": {\"type\" \"Metaspace\"}}").unwrap();
+        let err = read_tokenizer(&path).unwrap_err();
+        assert!(err.contains("malformed tokenizer JSON"), "{err}");
+    }
 
     #[test]
     fn python_strip_matches_str_strip() {
