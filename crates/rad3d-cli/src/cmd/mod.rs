@@ -7,9 +7,11 @@ pub(crate) mod embed;
 pub(crate) mod evaluate;
 pub(crate) mod export;
 pub(crate) mod generate;
+pub(crate) mod labels;
 pub(crate) mod preprocess;
 pub(crate) mod quickstart;
 pub(crate) mod report;
+pub(crate) mod split;
 pub(crate) mod train;
 
 use std::path::{Path, PathBuf};
