@@ -38,6 +38,8 @@ enum Command {
     Labels(cmd::labels::Command),
     /// Split a label CSV into train/test (and validation) parts, stratified on every label.
     Split(cmd::split::Args),
+    /// Read the INSPECT layout into the per-split files the other commands take.
+    Inspect(cmd::inspect::Args),
     /// Encode CT volumes with CT-CLIP into an embedding cache.
     Embed(cmd::embed::Args),
     /// Train or evaluate the multi-label anomaly classifier on cached latents.
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
         Command::Preprocess(args) => cmd::preprocess::run(args),
         Command::Labels(command) => cmd::labels::run(command),
         Command::Split(args) => cmd::split::run(args),
+        Command::Inspect(args) => cmd::inspect::run(args),
         Command::Embed(args) => cmd::embed::run(args),
         Command::Classifier(command) => cmd::classifier::run(command),
         Command::Train(args) => cmd::train::run(args),

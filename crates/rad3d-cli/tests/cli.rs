@@ -60,6 +60,7 @@ fn help_lists_every_subcommand_and_version_prints() {
         "preprocess",
         "labels",
         "split",
+        "inspect",
         "embed",
         "classifier",
         "train",

@@ -7,6 +7,7 @@ pub(crate) mod embed;
 pub(crate) mod evaluate;
 pub(crate) mod export;
 pub(crate) mod generate;
+pub(crate) mod inspect;
 pub(crate) mod labels;
 pub(crate) mod preprocess;
 pub(crate) mod quickstart;
