@@ -55,7 +55,7 @@ pub fn write_inspect_layout(dir: &Path, n: usize, seed: u64) -> Result<()> {
         let volume =
             Phantom::generate(&PhantomConfig::small(rng.next_u64()).with_findings(findings))?;
         write_nifti(
-            &ctpa.join(format!("{id}.nii.gz")),
+            ctpa.join(format!("{id}.nii.gz")),
             &volume,
             WriteDtype::Int16,
         )?;
