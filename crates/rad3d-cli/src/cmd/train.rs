@@ -407,28 +407,6 @@ fn train_on<B: Backend>(args: Args, device: B::Device) -> Result<Outcome> {
                 .display()
         );
     }
-    // The projector's logit input is as wide as the label set: the logits fed to it (a
-    // head's or the cache's) must be exactly that many.
-    if variant.input() == PrefixInput::LatentAndLogits {
-        let (width, from) = match &args.classifier {
-            Some(path) => (
-                head_labels.as_ref().map_or(0, Vec::len),
-                path.display().to_string(),
-            ),
-            None => (cache.first().n_logits(), cache_dir.display().to_string()),
-        };
-        if width == 0 {
-            return usage(format!(
-                "--variant {variant} reads anomaly logits, but {from} holds none: pass \
-                 --classifier HEAD or a cache embedded with --classifier"
-            ));
-        }
-        anyhow::ensure!(
-            width == label_names.len(),
-            "{from}: {width} logits, but the label set has {} labels {label_names:?}",
-            label_names.len()
-        );
-    }
     let mut manifest =
         Manifest::ct_rate(&reports, args.labels.as_deref(), &label_names, Split::Train)?;
     if let Some(vr) = &args.valid_reports {
@@ -453,6 +431,28 @@ fn train_on<B: Backend>(args: Args, device: B::Device) -> Result<Outcome> {
              without a best checkpoint and validation reports",
             reports.display()
         ));
+    }
+    // The projector's logit input is as wide as the label set: the logits fed to it (a
+    // head's or the cache's) must be exactly that many.
+    if variant.input() == PrefixInput::LatentAndLogits {
+        let (width, from) = match &args.classifier {
+            Some(path) => (
+                head_labels.as_ref().map_or(0, Vec::len),
+                path.display().to_string(),
+            ),
+            None => (cache.first().n_logits(), cache_dir.display().to_string()),
+        };
+        if width == 0 {
+            return usage(format!(
+                "--variant {variant} reads anomaly logits, but {from} holds none: pass \
+                 --classifier HEAD or a cache embedded with --classifier"
+            ));
+        }
+        anyhow::ensure!(
+            width == label_names.len(),
+            "{from}: {width} logits, but the label set has {} labels {label_names:?}",
+            label_names.len()
+        );
     }
     if !resume && out.join(ARGS_FILE).exists() {
         // The same command again continues its run; another one never overwrites it.
