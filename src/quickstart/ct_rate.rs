@@ -45,27 +45,7 @@ pub fn write_ct_rate_layout(dir: &Path, n_train: usize, n_valid: usize, seed: u6
         let mut studies = Vec::with_capacity(n);
         for i in 1..=n {
             let name = format!("{split}_{i}_a_1");
-            let mut present = Vec::new();
-            let mut findings = Vec::new();
-            let mut sentences = Vec::new();
-            for ((finding, _), template) in FINDINGS.iter().zip(&templates) {
-                let yes = rng.uniform() < 0.4;
-                present.push(yes);
-                let pool = if yes {
-                    &template.positive
-                } else {
-                    &template.negative
-                };
-                sentences.push(pool[rng.below(pool.len() as u64) as usize].clone());
-                if yes {
-                    findings.push(match finding {
-                        Finding::PleuralEffusion(_) if rng.uniform() < 0.5 => {
-                            Finding::PleuralEffusion(Side::Left)
-                        }
-                        f => *f,
-                    });
-                }
-            }
+            let (present, findings, sentences) = draw_study(&mut rng, &templates);
             let volume =
                 Phantom::generate(&PhantomConfig::small(rng.next_u64()).with_findings(findings))?;
             let folder_path = dir
@@ -84,6 +64,36 @@ pub fn write_ct_rate_layout(dir: &Path, n_train: usize, n_valid: usize, seed: u6
         write_csvs(dir, meta, labels_file, &studies)?;
     }
     Ok(())
+}
+
+/// One synthetic study: which of the quickstart's findings it has (each with chance 0.4),
+/// the phantom findings to draw, and one report sentence per finding.
+pub(super) fn draw_study(
+    rng: &mut SplitMix64,
+    templates: &[rad3d_train::synthetic::FindingTemplate],
+) -> (Vec<bool>, Vec<Finding>, Vec<String>) {
+    let mut present = Vec::new();
+    let mut findings = Vec::new();
+    let mut sentences = Vec::new();
+    for ((finding, _), template) in FINDINGS.iter().zip(templates) {
+        let yes = rng.uniform() < 0.4;
+        present.push(yes);
+        let pool = if yes {
+            &template.positive
+        } else {
+            &template.negative
+        };
+        sentences.push(pool[rng.below(pool.len() as u64) as usize].clone());
+        if yes {
+            findings.push(match finding {
+                Finding::PleuralEffusion(_) if rng.uniform() < 0.5 => {
+                    Finding::PleuralEffusion(Side::Left)
+                }
+                f => *f,
+            });
+        }
+    }
+    (present, findings, sentences)
 }
 
 /// Writes `volume` as CT-RATE's files are: 1 mm voxels in the header and values stored

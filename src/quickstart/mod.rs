@@ -30,6 +30,7 @@ mod classifier;
 mod cohort;
 mod ct_rate;
 mod decoder;
+mod inspect;
 mod scoring;
 
 use classifier::{ClassifierStage, classifier_stage};
@@ -38,6 +39,7 @@ pub use cohort::{quickstart_encoder, quickstart_preprocess};
 pub use ct_rate::write_ct_rate_layout;
 pub use decoder::LM_DIR;
 use decoder::pretrain_decoder;
+pub use inspect::write_inspect_layout;
 use scoring::{SystemScores, score_reports, trainable_params};
 
 /// Settings of a quickstart run.

@@ -23,6 +23,60 @@ pub enum ClassifierError {
         /// Why.
         reason: String,
     },
+    /// A label set names one label twice.
+    #[error("{source_name}: label `{name}` appears twice")]
+    DuplicateLabel {
+        /// File name or "list".
+        source_name: String,
+        /// The repeated name.
+        name: String,
+    },
+    /// A label cell is neither `0` nor `1`.
+    #[error("{path}: line {line}, column `{column}`: `{value}` is not 0 or 1")]
+    NotBinary {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: u64,
+        /// The label column.
+        column: String,
+        /// The cell as written.
+        value: String,
+    },
+    /// A row has an empty id.
+    #[error("{path}: line {line}: empty `{column}`")]
+    MissingId {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: u64,
+        /// The id column.
+        column: String,
+    },
+    /// Two rows have the same id.
+    #[error("{path}: line {line}: `{id}` appears twice")]
+    DuplicateId {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the second occurrence.
+        line: u64,
+        /// The repeated id.
+        id: String,
+    },
+    /// A CSV file is malformed or lacks a column (entity tables, mention lists, label
+    /// tables).
+    #[error("{path}: line {line}: {reason}")]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line (0: the file as a whole).
+        line: u64,
+        /// Why.
+        reason: String,
+    },
+    /// Split fractions or a data set that cannot be split.
+    #[error("cannot split: {0}")]
+    Split(String),
     /// Data given to training or evaluation is inconsistent.
     #[error("invalid data: {0}")]
     Data(String),

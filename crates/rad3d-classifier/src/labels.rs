@@ -1,4 +1,5 @@
-//! Label sets: CT-RATE's abnormalities, sets read from a CSV header, or any list.
+//! Label sets: CT-RATE's abnormalities (the default), sets read from a label CSV's header,
+//! sets kept from an entity table (`entities.rs`), or any list.
 
 use std::path::Path;
 
@@ -30,9 +31,6 @@ pub const CT_RATE_LABELS: [&str; 18] = [
     "Interlobular septal thickening",
 ];
 
-/// Columns of a label CSV that identify a volume rather than name a label.
-const ID_COLUMNS: [&str; 4] = ["VolumeName", "volume_name", "AccessionNo", "impression_id"];
-
 /// An ordered list of label names; index `i` is logit `i`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LabelSet {
@@ -48,13 +46,22 @@ impl LabelSet {
     }
 
     /// Any list of distinct, non-empty names.
+    ///
+    /// # Errors
+    /// [`ClassifierError::Labels`] for an empty list or name,
+    /// [`ClassifierError::DuplicateLabel`] for a repeated one.
     pub fn from_names<S: AsRef<str>>(names: &[S]) -> Result<Self> {
+        Self::named("list", names)
+    }
+
+    /// [`LabelSet::from_names`] with errors naming `source_name`.
+    pub(crate) fn named<S: AsRef<str>>(source_name: &str, names: &[S]) -> Result<Self> {
         let names: Vec<String> = names
             .iter()
             .map(|s| s.as_ref().trim().to_string())
             .collect();
         let fail = |reason: String| ClassifierError::Labels {
-            source_name: "list".to_string(),
+            source_name: source_name.to_string(),
             reason,
         };
         if names.is_empty() {
@@ -65,42 +72,44 @@ impl LabelSet {
                 return Err(fail(format!("label {i} is empty")));
             }
             if names[..i].contains(n) {
-                return Err(fail(format!("label `{n}` appears twice")));
+                return Err(ClassifierError::DuplicateLabel {
+                    source_name: source_name.to_string(),
+                    name: n.clone(),
+                });
             }
         }
         Ok(Self { names })
     }
 
-    /// Reads the label names from a CSV header (first record, RFC 4180 quoting), skipping
-    /// volume-id columns such as `VolumeName` (INSPECT-style or CT-RATE-style label files).
+    /// Reads the label names from a label CSV's header (first record, RFC 4180 quoting):
+    /// the first column is the study id (`VolumeName`, `impression_id`, any name), every
+    /// other column is a label, in logit order.
     ///
     /// # Errors
     /// [`ClassifierError::Io`] when the file cannot be read; [`ClassifierError::Labels`]
-    /// naming the file when the header is malformed, has no label columns or repeats one.
+    /// or [`ClassifierError::DuplicateLabel`] naming the file when the header is malformed,
+    /// has no label columns or repeats one.
     pub fn from_csv_header(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let file = std::fs::File::open(path).map_err(|e| ClassifierError::io(path, e))?;
-        let labels_err = |reason: String| ClassifierError::Labels {
-            source_name: path.display().to_string(),
-            reason,
-        };
+        let source_name = path.display().to_string();
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .from_reader(file);
         let header = match reader.records().next() {
-            Some(record) => record.map_err(|e| labels_err(format!("header: {e}")))?,
+            Some(record) => record.map_err(|e| ClassifierError::Labels {
+                source_name: source_name.clone(),
+                reason: format!("header: {e}"),
+            })?,
             None => csv::StringRecord::new(),
         };
         let names: Vec<&str> = header
             .iter()
+            .skip(1)
             .map(|c| c.trim().trim_start_matches('\u{feff}'))
-            .filter(|c| !ID_COLUMNS.contains(c))
             .collect();
-        Self::from_names(&names).map_err(|e| match e {
-            ClassifierError::Labels { reason, .. } => labels_err(reason),
-            other => other,
-        })
+        Self::named(&source_name, &names)
     }
 
     /// Number of labels.

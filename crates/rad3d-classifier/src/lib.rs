@@ -1,4 +1,6 @@
-//! Multi-label anomaly classifier over CT-CLIP latents: label sets, weighted BCE training,
+//! Multi-label anomaly classifier over CT-CLIP latents: label sets (CT-RATE's 18, a label
+//! CSV's columns, or concepts kept from an entity table), label CSVs, multi-label
+//! iterative stratification, weighted BCE training,
 //! AUROC/F1 evaluation (scored by `rad3d-metrics`), a per-label SVG bar chart, and CT-CLIP
 //! linear-probe weights.
 //!
@@ -35,20 +37,29 @@
 #![forbid(unsafe_code)]
 
 mod chart;
+mod entities;
 mod error;
 mod head;
+mod label_matrix;
 mod labels;
 mod loss;
 mod metrics;
+mod stratify;
 mod train;
 mod weights;
 
 pub use chart::write_bar_chart;
+pub use entities::{
+    EntityCount, MentionSkips, MergedLabel, label_set_of, merge_by_cui, read_entity_table,
+    study_labels, write_label_set,
+};
 pub use error::{ClassifierError, Result};
 pub use head::{AnomalyClassifier, AnomalyClassifierConfig};
+pub use label_matrix::LabelMatrix;
 pub use labels::{CT_RATE_LABELS, LabelSet};
 pub use loss::{positive_weights, weighted_bce_with_logits};
 pub use metrics::{Averages, Confusion, Evaluation, LabelMetrics, auroc, evaluate};
+pub use stratify::{ProportionRow, ProportionTable, iterative_stratification};
 pub use train::{
     EpochRecord, LatentDataset, TrainingConfig, TrainingReport, predict, train_classifier,
 };

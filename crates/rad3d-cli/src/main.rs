@@ -33,6 +33,13 @@ struct Cli {
 enum Command {
     /// Preprocess a NIfTI CT exactly as CT-CLIP expects, or write a synthetic phantom.
     Preprocess(cmd::preprocess::Args),
+    /// Build a label set and per-study labels from extracted report entities.
+    #[command(subcommand)]
+    Labels(cmd::labels::Command),
+    /// Split a label CSV into train/test (and validation) parts, stratified on every label.
+    Split(cmd::split::Args),
+    /// Read the INSPECT layout into the per-split files the other commands take.
+    Inspect(cmd::inspect::Args),
     /// Encode CT volumes with CT-CLIP into an embedding cache.
     Embed(cmd::embed::Args),
     /// Train or evaluate the multi-label anomaly classifier on cached latents.
@@ -65,6 +72,9 @@ fn main() -> ExitCode {
     logging::init(&cli.verbosity);
     let result = match cli.command {
         Command::Preprocess(args) => cmd::preprocess::run(args),
+        Command::Labels(command) => cmd::labels::run(command),
+        Command::Split(args) => cmd::split::run(args),
+        Command::Inspect(args) => cmd::inspect::run(args),
         Command::Embed(args) => cmd::embed::run(args),
         Command::Classifier(command) => cmd::classifier::run(command),
         Command::Train(args) => cmd::train::run(args),

@@ -58,7 +58,11 @@ fn help_lists_every_subcommand_and_version_prints() {
     let help = stdout(&out);
     for sub in [
         "preprocess",
+        "labels",
+        "split",
+        "inspect",
         "embed",
+        "classifier",
         "train",
         "generate",
         "evaluate",

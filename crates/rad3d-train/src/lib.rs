@@ -47,6 +47,7 @@ mod dataset;
 mod encode;
 mod error;
 mod generate;
+mod inspect;
 mod model;
 mod nll;
 mod observer;
@@ -65,6 +66,7 @@ pub use dataset::{
 pub use encode::{Embedding, EmbeddingLookup, encode_examples};
 pub use error::{Result, TrainError};
 pub use generate::{GeneratedReport, generate_reports, write_reports_csv, write_reports_jsonl};
+pub use inspect::{INSPECT_ID, INSPECT_TEXT, InspectSplit, write_inspect_splits};
 pub use model::{TextLm, TrainModel, prefix_loss};
 pub use nll::{report_nll, report_nll_frozen, report_nll_fused};
 pub use observer::{EpochMetrics, Recording, Silent, StepMetrics, TrainObserver};

@@ -35,7 +35,8 @@ pub(crate) struct TrainArgs {
     /// Embedding cache of the training studies.
     #[arg(long)]
     cache: PathBuf,
-    /// Labels CSV (`VolumeName` + one 0/1 column per label; the columns name the labels).
+    /// Labels CSV: an id column first (`VolumeName`, `impression_id`, …), then one 0/1
+    /// column per label; the columns name the labels (any set, any number).
     #[arg(long)]
     labels: PathBuf,
     /// Embedding cache of the validation studies (default: --cache).
@@ -133,18 +134,15 @@ pub(crate) fn load_named_head<B: Backend>(
     Ok((head, labels))
 }
 
-/// The label names of a labels CSV: every column but `VolumeName`.
-fn label_names(path: &Path) -> Result<Vec<String>> {
-    let names: Vec<String> = read_csv_header(path)?
+/// A label CSV's id column (its first) and label names (every other column, in order):
+/// any label set, CT-RATE's 18 or an INSPECT-style one.
+pub(crate) fn label_columns(path: &Path) -> Result<(String, Vec<String>)> {
+    let set = LabelSet::from_csv_header(path)?;
+    let id = read_csv_header(path)?
         .into_iter()
-        .filter(|h| h != "VolumeName" && !h.is_empty())
-        .collect();
-    anyhow::ensure!(
-        !names.is_empty(),
-        "{}: no label columns besides VolumeName",
-        path.display()
-    );
-    Ok(names)
+        .next()
+        .unwrap_or_default();
+    Ok((id, set.names().to_vec()))
 }
 
 /// Latents and labels of every labelled study found in `caches`, in name order, with the
@@ -154,7 +152,8 @@ fn dataset(
     labels_csv: &Path,
     names: &[String],
 ) -> Result<(LatentDataset, Vec<String>)> {
-    let table = read_labels(labels_csv, "VolumeName", names)?;
+    let (id_column, _) = label_columns(labels_csv)?;
+    let table = read_labels(labels_csv, &id_column, names)?;
     let mut ids: Vec<&String> = table.rows.keys().collect();
     ids.sort();
     let (mut latents, mut labels, mut kept, mut missing) = (Vec::new(), Vec::new(), Vec::new(), 0);
@@ -193,8 +192,8 @@ impl OnBackend for Train {
 
     fn run<B: Backend>(self, device: B::Device) -> Result<Outcome> {
         let args = self.0;
-        let names = label_names(&args.labels)?;
-        let valid_names = label_names(&args.valid_labels)?;
+        let (_, names) = label_columns(&args.labels)?;
+        let (_, valid_names) = label_columns(&args.valid_labels)?;
         anyhow::ensure!(
             names == valid_names,
             "{}: label columns {valid_names:?} differ from {}'s {names:?}",

@@ -8,10 +8,13 @@ pub(crate) mod embed;
 pub(crate) mod evaluate;
 pub(crate) mod export;
 pub(crate) mod generate;
+pub(crate) mod inspect;
+pub(crate) mod labels;
 pub(crate) mod preprocess;
 pub(crate) mod quickstart;
 pub(crate) mod report;
 pub(crate) mod scoring;
+pub(crate) mod split;
 pub(crate) mod train;
 pub(crate) mod umap;
 

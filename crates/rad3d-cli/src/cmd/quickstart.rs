@@ -12,7 +12,9 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use burn::backend::Autodiff;
 use burn::tensor::backend::Backend;
-use rad3d_prefix::quickstart::{QuickstartConfig, run as run_quickstart, write_ct_rate_layout};
+use rad3d_prefix::quickstart::{
+    QuickstartConfig, run as run_quickstart, write_ct_rate_layout, write_inspect_layout,
+};
 
 use crate::device::{DeviceChoice, OnBackend, run_on};
 use crate::outcome::Outcome;
@@ -43,6 +45,13 @@ pub(crate) struct Args {
     /// layout and quirks `docs/ct-rate.md` expects) and stop.
     #[arg(long, conflicts_with_all = ["decoder_only", "json", "llm"])]
     ct_rate_layout: Option<PathBuf>,
+    /// Instead of running, write an INSPECT-shaped folder of synthetic studies here (the
+    /// layout `docs/inspect.md` expects, with an extractor's entity files) and stop.
+    #[arg(long, conflicts_with_all = ["decoder_only", "json", "llm", "ct_rate_layout"])]
+    inspect_layout: Option<PathBuf>,
+    /// Studies of --inspect-layout.
+    #[arg(long, default_value_t = 40)]
+    inspect_studies: usize,
     /// Training and validation studies of --ct-rate-layout.
     #[arg(long, value_delimiter = ',', default_value = "16,8")]
     layout_studies: Vec<usize>,
@@ -62,6 +71,15 @@ pub(crate) fn run(args: Args) -> Result<Outcome> {
         write_ct_rate_layout(dir, n_train, n_valid, args.seed)?;
         tracing::info!(
             "wrote a CT-RATE-shaped folder of {n_train} train / {n_valid} valid studies to {}",
+            dir.display()
+        );
+        return Ok(Outcome::Done);
+    }
+    if let Some(dir) = &args.inspect_layout {
+        write_inspect_layout(dir, args.inspect_studies, args.seed)?;
+        tracing::info!(
+            "wrote an INSPECT-shaped folder of {} studies to {}",
+            args.inspect_studies,
             dir.display()
         );
         return Ok(Outcome::Done);

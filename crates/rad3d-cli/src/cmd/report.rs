@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use burn::tensor::backend::Backend;
-use rad3d_prefix::ctvit::embed::jobs_from_dir;
+use rad3d_prefix::ctvit::embed::{jobs_from_csv, jobs_from_dir};
 use rad3d_prefix::pipeline::{Pipeline, Report};
 use rad3d_prefix::volume::ReadOptions;
 
@@ -26,9 +26,13 @@ use crate::progress::Progress;
 pub(crate) struct Args {
     /// Pipeline folder (`rad3d export` output).
     pipeline: PathBuf,
-    /// NIfTI files and folders of NIfTI files.
+    /// NIfTI files, folders of NIfTI files, or CSVs with a `VolumeName` column (volumes
+    /// found under --data-dir).
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
+    /// Where the volumes named in a CSV input live (default: the CSV's folder).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
     /// Output `.csv` or `.jsonl` (appended to when it exists: finished volumes are skipped).
     #[arg(long)]
     out: PathBuf,
@@ -78,11 +82,24 @@ pub(crate) fn run(args: Args) -> Result<Outcome> {
 }
 
 /// The volumes named by the inputs: (name, path), names unique.
-fn volumes(inputs: &[PathBuf]) -> Result<Vec<(String, PathBuf)>> {
+fn volumes(inputs: &[PathBuf], data_dir: Option<&Path>) -> Result<Vec<(String, PathBuf)>> {
     let mut out = Vec::new();
     for input in inputs {
         if input.is_dir() {
             out.extend(jobs_from_dir(input)?.into_iter().map(|j| (j.name, j.path)));
+        } else if input
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+        {
+            let dir = data_dir
+                .map(Path::to_path_buf)
+                .or_else(|| input.parent().map(Path::to_path_buf))
+                .unwrap_or_default();
+            out.extend(
+                jobs_from_csv(input, &dir)?
+                    .into_iter()
+                    .map(|j| (j.name, j.path)),
+            );
         } else {
             let name = input
                 .file_name()
@@ -202,7 +219,7 @@ impl OnBackend for ReportJob {
         header_cols.extend(labels.iter().cloned());
         let header = header_cols.join(",");
         let done = finished(&args.out, format, &header)?;
-        let todo: Vec<(String, PathBuf)> = volumes(&args.inputs)?
+        let todo: Vec<(String, PathBuf)> = volumes(&args.inputs, args.data_dir.as_deref())?
             .into_iter()
             .filter(|(name, _)| !done.contains(name))
             .collect();

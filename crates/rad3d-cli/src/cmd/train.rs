@@ -21,8 +21,8 @@ use rad3d_prefix::train::checkpoint::resolve;
 use rad3d_prefix::train::{
     EmbeddingLookup, EpochMetrics, GeneratedReport, Manifest, PAPER_DEPTHS, PAPER_PREFIX_LENS,
     RunDir, SkipCounts, Split, StepMetrics, SweepResult, TrainConfig, TrainObserver,
-    encode_examples, generate_reports, read_csv_header, sweep, train, write_reports_csv,
-    write_reports_jsonl, write_sweep_svg,
+    encode_examples, generate_reports, sweep, train, write_reports_csv, write_reports_jsonl,
+    write_sweep_svg,
 };
 use serde::{Deserialize, Serialize};
 
@@ -78,7 +78,8 @@ pub(crate) struct Args {
     /// Reports CSV (`VolumeName`, `Findings_EN`).
     #[arg(long)]
     reports: Option<PathBuf>,
-    /// Labels CSV (`VolumeName` + label columns).
+    /// Labels CSV (`VolumeName` + label columns; any label set: V-3's logit input is as wide
+    /// as its columns).
     #[arg(long)]
     labels: Option<PathBuf>,
     /// Validation reports CSV, if separate (CT-RATE's `validation_reports.csv`).
@@ -246,14 +247,6 @@ impl TrainObserver for Observer {
     }
 }
 
-/// The label columns of a labels CSV: every column but `VolumeName`.
-fn label_columns(path: &Path) -> Result<Vec<String>> {
-    Ok(read_csv_header(path)?
-        .into_iter()
-        .filter(|h| h != "VolumeName" && !h.is_empty())
-        .collect())
-}
-
 /// `--sweep`: the prefix-length × depth grid with trainable-parameter counts.
 fn sweep_only<B: Backend>(args: &Args, variant: Variant, device: &B::Device) -> Result<Outcome> {
     let d_model = match (&args.llm, args.d_model) {
@@ -406,7 +399,7 @@ fn train_on<B: Backend>(args: Args, device: B::Device) -> Result<Outcome> {
         head_labels = Some(labels.names().to_vec());
     }
     let label_names = match (&args.labels, &head_labels, cache.first().labels()) {
-        (Some(p), _, _) => label_columns(p)?,
+        (Some(p), _, _) => crate::cmd::classifier::label_columns(p)?.1,
         (None, Some(l), _) => l.clone(),
         (None, None, Some(l)) => l.to_vec(),
         (None, None, None) => Vec::new(),
@@ -458,6 +451,28 @@ fn train_on<B: Backend>(args: Args, device: B::Device) -> Result<Outcome> {
              without a best checkpoint and validation reports",
             reports.display()
         ));
+    }
+    // The projector's logit input is as wide as the label set: the logits fed to it (a
+    // head's or the cache's) must be exactly that many.
+    if variant.input() == PrefixInput::LatentAndLogits {
+        let (width, from) = match &args.classifier {
+            Some(path) => (
+                head_labels.as_ref().map_or(0, Vec::len),
+                path.display().to_string(),
+            ),
+            None => (cache.first().n_logits(), cache_dir.display().to_string()),
+        };
+        if width == 0 {
+            return usage(format!(
+                "--variant {variant} reads anomaly logits, but {from} holds none: pass \
+                 --classifier HEAD or a cache embedded with --classifier"
+            ));
+        }
+        anyhow::ensure!(
+            width == label_names.len(),
+            "{from}: {width} logits, but the label set has {} labels {label_names:?}",
+            label_names.len()
+        );
     }
     if !resume && out.join(ARGS_FILE).exists() {
         // The same command again continues its run; another one never overwrites it.
