@@ -144,9 +144,7 @@ impl<B: Backend> BertScorer<B> {
                 ..Default::default()
             }))
             .map_err(|e| tok_err(e.to_string()))?;
-        let empty = tokenizer
-            .encode("", true)
-            .map_err(|e| tok_err(e.to_string()))?;
+        let empty = encode_guarded(&tokenizer, "").map_err(tok_err)?;
         let (cls, sep) = match empty.get_ids() {
             [cls, sep] => (*cls, *sep),
             other => {
@@ -197,9 +195,7 @@ impl<B: Backend> BertScorer<B> {
         } else {
             s.to_string()
         };
-        let enc = self
-            .tokenizer
-            .encode(text, true)
+        let enc = encode_guarded(&self.tokenizer, &text)
             .map_err(|e| MetricsError::Input(format!("tokenizing `{sentence}`: {e}")))?;
         Ok(enc.get_ids().to_vec())
     }
@@ -486,9 +482,32 @@ fn read_tokenizer(path: &Path) -> std::result::Result<Tokenizer, String> {
     }
 }
 
+/// Encodes with special tokens; a template naming a special token the file does not define
+/// makes the `tokenizers` crate panic while encoding, so such a panic becomes an error too.
+fn encode_guarded(
+    tokenizer: &Tokenizer,
+    text: &str,
+) -> std::result::Result<tokenizers::Encoding, String> {
+    match std::panic::catch_unwind(|| tokenizer.encode(text, true)) {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(_) => Err("malformed tokenizer (the tokenizers crate panicked while encoding)".into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_undefined_template_token_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokenizer.json");
+        let json = br#"{"version": "1.0", "added_tokens": [], "normalizer": null, "pre_tokenizer": null, "decoder": null, "truncation": null, "padding": null, "model": {"type": "WordLevel", "vocab": {"a": 0}, "unk_token": "a"}, "post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "X", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}], "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}], "special_tokens": {}}}"#;
+        std::fs::write(&path, json).unwrap();
+        let tokenizer = read_tokenizer(&path).unwrap();
+        let err = encode_guarded(&tokenizer, "a").unwrap_err();
+        assert!(err.contains("panicked while encoding"), "{err}");
+    }
 
     #[test]
     fn a_malformed_tokenizer_decoder_is_an_error_not_a_panic() {
