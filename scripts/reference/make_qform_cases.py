@@ -9,10 +9,11 @@ fields set raw (no setter normalises them), then loaded back with `nibabel.load`
 runs nibabel's header checks and fixes exactly as for any user file. `expected.json` maps
 each file to nibabel's `img.affine` (4x4) or to the error `nibabel.load` raised.
 
-crates/rad3d-volume/tests/qform.rs reads every file with our reader and compares.
+crates/rad3d-volume/tests/qform.rs writes the same files itself (no images are committed),
+reads each with our reader and compares with expected.json.
 
 Usage:
-  make_qform_cases.py OUT_DIR      # e.g. crates/rad3d-volume/tests/data/qform
+  make_qform_cases.py OUT_DIR      # expected.json goes to crates/rad3d-volume/tests/data/qform
 
 Run with a Python that has nibabel and numpy (see the README's reference section).
 """
