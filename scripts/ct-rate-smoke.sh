@@ -13,40 +13,13 @@
 set -euo pipefail
 
 [ $# -eq 2 ] || { sed -n '2,14p' "$0" >&2; exit 2; }
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-DATA=$(cd "$1" && pwd)
-mkdir -p "$2"
-OUT=$(cd "$2" && pwd)
-RAD3D_BIN=${RAD3D:-$(command -v rad3d || true)}
-[ -x "$RAD3D_BIN" ] || { echo "rad3d not found: install it or set RAD3D" >&2; exit 2; }
-ASSETS=${RAD3D_ASSETS:-$ROOT/target/assets}
-export RAD3D_ASSETS=$ASSETS
-
-# The commands call `rad3d`; this shell function makes them call the binary under test.
-rad3d() { "$RAD3D_BIN" "$@"; }
-
-# Toy-sized settings; the document's settings block keeps values that are already set.
+# shellcheck source=scripts/doc-smoke-lib.sh
+source "$(dirname "$0")/doc-smoke-lib.sh"
+smoke_setup "$1" "$2"
 CTRATE=$DATA
-WORK=$OUT
-DEVICE=${DEVICE:-cpu}
-ENCODER="--checkpoint $OUT/tiny-encoder/encoder.mpk --config tiny"
-LLM=$OUT/lm-source/lm/llm.json
 TRAIN="--epochs 2 --lr 1e-3 --batch 4 --prefix-len 4 --layers 1 --max-tokens 64 --generate-tokens 40"
-HEAD_TRAIN="--epochs 40 --patience 10"
-RESAMPLES=200
 UMAP="--neighbors 3 --epochs 50"
-BERTSCORE="--bertscore $ASSETS/all-MiniLM-L6-v2"
-
-# What the document assumes the user has: encoder weights and an LLM.
-mkdir -p "$OUT/no-volumes"
-[ -f "$OUT/tiny-encoder/encoder.mpk" ] ||
-  rad3d embed "$OUT/no-volumes" --random-weights --config tiny --out "$OUT/tiny-encoder" -q
-[ -f "$LLM" ] || rad3d quickstart --fast --decoder-only --out "$OUT/lm-source" -q
-
-# The document's commands, in order.
-awk '/^```sh$/ { on = 1; next } /^```$/ { on = 0 } on' "$ROOT/docs/ct-rate.md" >"$OUT/commands.sh"
-# shellcheck disable=SC1091
-source "$OUT/commands.sh"
+smoke_run "$ROOT/docs/ct-rate.md"
 
 # The summary the CI check reads.
 python3 - "$OUT" <<'PY'
